@@ -1,0 +1,1 @@
+//! supra-sync cleanup crate.

@@ -1,0 +1,1 @@
+//! supra-sync postgres crate.
