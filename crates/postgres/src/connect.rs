@@ -1,0 +1,159 @@
+//! Connection settings and connecting with retry and backoff.
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::PgError;
+use crate::error::is_transient_sql;
+
+/// How to reach one database.
+#[derive(Clone)]
+pub struct DbConfig {
+    /// Human label used in messages ("legacy", "supra").
+    pub label: String,
+    config: Config,
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the password.
+        write!(f, "DbConfig({})", self.describe())
+    }
+}
+
+impl DbConfig {
+    /// Parses a libpq key/value string or a `postgres://` URL.
+    pub fn parse(label: &str, conninfo: &str) -> Result<DbConfig, PgError> {
+        let config: Config = conninfo.parse().map_err(|e: tokio_postgres::Error| {
+            PgError::Misconfigured {
+                problem: format!("the {label} connection string is not valid: {e}"),
+                fix: "use host=… port=… user=… dbname=… or postgres://user@host:port/db".into(),
+            }
+        })?;
+        Ok(DbConfig { label: label.to_string(), config })
+    }
+
+    /// Sets the password (read from the environment or a file by the caller).
+    pub fn with_password(mut self, password: &str) -> DbConfig {
+        self.config.password(password);
+        self
+    }
+
+    /// `label database at host:port/dbname`, without credentials.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} database at {}:{}/{}",
+            self.label,
+            self.host(),
+            self.port(),
+            self.config.get_dbname().unwrap_or("?")
+        )
+    }
+
+    /// First host (TCP name/address or socket directory).
+    pub fn host(&self) -> String {
+        match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        }
+    }
+
+    /// First port.
+    pub fn port(&self) -> u16 {
+        self.config.get_ports().first().copied().unwrap_or(5432)
+    }
+
+    /// User name.
+    pub fn user(&self) -> &str {
+        self.config.get_user().unwrap_or("postgres")
+    }
+
+    /// Database name.
+    pub fn dbname(&self) -> &str {
+        self.config.get_dbname().unwrap_or("postgres")
+    }
+
+    /// Password, if any.
+    pub fn password(&self) -> Option<String> {
+        self.config.get_password().map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
+    /// A `postgres://` URL for sqlx (includes the password; never log it).
+    pub fn url(&self) -> String {
+        let auth = match self.password() {
+            Some(p) => format!("{}:{}", self.user(), urlencode(&p)),
+            None => self.user().to_string(),
+        };
+        format!("postgres://{auth}@{}:{}/{}", self.host(), self.port(), self.dbname())
+    }
+
+    /// Connects once.
+    pub async fn connect(&self) -> Result<Client, PgError> {
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|source| PgError::Unreachable { what: self.describe(), source })?;
+        let label = self.label.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(database = %label, error = %e, "connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    /// Connects, retrying transient failures with exponential backoff (100 ms doubling up
+    /// to 5 s) until `give_up_after` has passed; then returns the last error.
+    pub async fn connect_with_retry(&self, give_up_after: Duration) -> Result<Client, PgError> {
+        let start = std::time::Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.connect().await {
+                Ok(client) => return Ok(client),
+                Err(PgError::Unreachable { what, source })
+                    if is_transient_sql(&source) && start.elapsed() < give_up_after =>
+                {
+                    tracing::warn!(database = %what, error = %source, retry_in = ?delay, "database unreachable");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_hides_the_password() {
+        let c = DbConfig::parse("legacy", "host=db port=5433 user=sync password=s3cr3t dbname=cf")
+            .unwrap();
+        assert_eq!(c.describe(), "legacy database at db:5433/cf");
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert_eq!(c.url(), "postgres://sync:s3cr3t@db:5433/cf");
+    }
+
+    #[test]
+    fn bad_connection_string_says_how_to_fix_it() {
+        let e = DbConfig::parse("supra", "host=db port=notaport").unwrap_err();
+        assert!(e.to_string().contains("supra connection string"));
+        assert!(e.to_string().contains("hint:"));
+    }
+}
