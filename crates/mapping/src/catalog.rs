@@ -1,0 +1,5 @@
+//! Live catalog check (stub).
+
+/// Catalog.
+#[derive(Debug, Default)]
+pub struct Catalog;
