@@ -1,0 +1,324 @@
+//! The three table-per-process families of seed 000 (`tmp_deuda_<id>`,
+//! `aux_varscreditored_<id>`, `tmpbb_<id>`): their consolidated tables (with the corrected
+//! 14 `tmpbb` columns of P1-S1-05), and the read-only checks that decide whether a family can
+//! be migrated as it is.
+
+use std::collections::BTreeMap;
+
+use supra_sync_core::quote_ident;
+use tokio_postgres::Client;
+
+use crate::catalog::{self, qualified};
+use crate::config::CleanupConfig;
+use crate::error::{Blocked, CleanupError, Result};
+
+/// One family.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Family {
+    /// Consolidated table name (also the family name).
+    pub name: &'static str,
+    /// Anchored pattern of the instances.
+    pub regex: &'static str,
+    /// Column that completes the key `(proceso_id, key)`.
+    pub key: &'static str,
+    /// Data columns and types of the consolidated table, in order (no `proceso_id`,
+    /// `created_at`).
+    pub columns: &'static [(&'static str, &'static str)],
+    /// Rollback file name (seed P1-S1-03).
+    pub rollback_file: &'static str,
+    /// Table comment.
+    pub comment: &'static str,
+}
+
+/// The families, in the seed's order.
+pub(crate) const FAMILIES: [Family; 3] = [
+    Family {
+        name: "tmp_deuda",
+        regex: r"^tmp_deuda_\d+$",
+        key: "faccnttnum",
+        columns: &[
+            ("importe", "numeric(18,2)"),
+            ("numfacturas", "numeric(10,0)"),
+            ("facsocemi", "numeric(10,0)"),
+            ("faccnttnum", "numeric(10,0)"),
+        ],
+        rollback_file: "rollback_tmp_deuda.sql",
+        comment: "Consolidated temp debt table. Replaces 2,144 individual tmp_deuda_NNNNNNN tables. Rows partitioned by proceso_id.",
+    },
+    Family {
+        name: "aux_varscreditored",
+        regex: r"^aux_varscreditored_\d+$",
+        key: "cnttnum",
+        columns: &[
+            ("cnttnum", "numeric(10,0)"),
+            ("impvariable", "numeric(18,2)"),
+            ("impvaranterior", "numeric(18,2)"),
+        ],
+        rollback_file: "rollback_aux_vars.sql",
+        comment: "Consolidated credit variable staging table. Replaces ~477 individual aux_varscreditored_NNNNNNN tables. Partitioned by proceso_id.",
+    },
+    Family {
+        name: "tmpbb",
+        regex: r"^tmpbb_\d+$",
+        key: "bbcnttnum",
+        columns: &[
+            ("bbfbleid", "numeric(10,0)"),
+            ("bbsbid", "numeric(10,0)"),
+            ("bbcnttnum", "numeric(10,0)"),
+            ("bbaplicacion", "numeric(5,0)"),
+            ("bbfecini", "date"),
+            ("bbfecfin", "date"),
+            ("bbvardel", "numeric(10,0)"),
+            ("bbexpdid", "numeric(5,0)"),
+            ("bbcptodel", "numeric(10,0)"),
+            ("bbtariddel", "numeric(10,0)"),
+            ("bbctponew", "numeric(10,0)"),
+            ("bbtaridnew", "numeric(10,0)"),
+            ("bbfecfinbonif", "date"),
+            ("bbfecinitar", "date"),
+        ],
+        rollback_file: "rollback_tmpbb.sql",
+        comment: "Consolidated temp bajabonificacion table. Replaces 22 individual tmpbb_NNNNNNN tables. Uses CORRECTED column names from actual tmpbb_* tables. See A9 report for original bug details.",
+    },
+];
+
+/// The columns of the buggy `tmpbb` DDL of the original script (P1-S1-05).
+pub(crate) const BUGGY_TMPBB_COLUMNS: [&str; 4] = ["bbid", "bbexpid", "bbcptoid", "bbtconid"];
+
+impl Family {
+    /// All columns of the consolidated table with their types, as `format_type` prints them.
+    pub fn consolidated_columns(&self) -> Vec<(String, String)> {
+        let mut cols = vec![("proceso_id".to_string(), "bigint".to_string())];
+        cols.extend(self.columns.iter().map(|(n, t)| (n.to_string(), t.to_string())));
+        cols.push(("created_at".into(), "timestamp with time zone".into()));
+        cols
+    }
+
+    /// Data column names.
+    pub fn data_columns(&self) -> Vec<String> {
+        self.columns.iter().map(|(n, _)| n.to_string()).collect()
+    }
+
+    /// `proceso_id` from an instance name (`tmp_deuda_1779865` → 1779865).
+    pub fn proceso_id(&self, table: &str) -> Option<i64> {
+        table.strip_prefix(self.name)?.strip_prefix('_')?.parse().ok()
+    }
+
+    /// The seed's DDL (P1-S2-01, P1-S3-01, P1-S3-04) for the consolidated table.
+    pub fn create_sql(&self, schema: &str) -> Vec<String> {
+        let table = qualified(schema, self.name);
+        let mut lines = vec!["    proceso_id    BIGINT       NOT NULL".to_string()];
+        for (n, t) in self.columns {
+            let not_null = if *n == self.key { " NOT NULL" } else { "" };
+            lines.push(format!("    {:<13} {}{not_null}", quote_ident(n), t.to_uppercase()));
+        }
+        lines.push("    created_at    TIMESTAMPTZ  NOT NULL DEFAULT now()".into());
+        lines.push(format!(
+            "    CONSTRAINT {} PRIMARY KEY (proceso_id, {})",
+            quote_ident(&format!("pk_{}", self.name)),
+            quote_ident(self.key)
+        ));
+        vec![
+            format!("CREATE TABLE IF NOT EXISTS {table} (\n{}\n)", lines.join(",\n")),
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {table} (proceso_id)",
+                quote_ident(&format!("idx_{}_proceso", self.name))
+            ),
+            format!("COMMENT ON TABLE {table} IS {}", supra_sync_core::quote_literal(self.comment)),
+        ]
+    }
+
+    /// `INSERT … SELECT` of one instance; `$1` is the `proceso_id`.
+    pub fn migrate_sql(&self, schema: &str, table: &str, proceso: Option<i64>) -> String {
+        let cols = catalog::ddl::column_list(&self.data_columns());
+        let casts = self
+            .columns
+            .iter()
+            .map(|(n, t)| format!("{}::{t}", quote_ident(n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let id = proceso.map(|p| p.to_string()).unwrap_or_else(|| "$1::bigint".into());
+        format!(
+            "INSERT INTO {} (proceso_id, {cols}) SELECT {id}, {casts} FROM {}",
+            qualified(schema, self.name),
+            qualified(schema, table)
+        )
+    }
+
+    /// Rollback data restore for one instance (after its `CREATE TABLE`).
+    pub fn restore_sql(&self, schema: &str, table: &str, proceso: i64) -> String {
+        let cols = catalog::ddl::column_list(&self.data_columns());
+        format!(
+            "INSERT INTO {} ({cols}) SELECT {cols} FROM {} WHERE proceso_id = {proceso};",
+            qualified(schema, table),
+            qualified(schema, self.name)
+        )
+    }
+}
+
+/// Looks at the consolidated table: `Ok(true)` if it exists with the right columns,
+/// `Ok(false)` if it does not exist, a blocker if it exists with other columns.
+pub(crate) async fn consolidated_state(
+    client: &Client,
+    schema: &str,
+    family: &Family,
+    step: &str,
+) -> Result<Result<bool, Blocked>> {
+    let actual = catalog::columns(client, schema, family.name).await?;
+    if actual.is_empty() {
+        return Ok(Ok(catalog::relation_kind(client, schema, family.name).await?.is_some()));
+    }
+    let expected = family.consolidated_columns();
+    if actual == expected {
+        return Ok(Ok(true));
+    }
+    let show = |c: &[(String, String)]| c.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
+    let buggy = actual.iter().any(|(n, _)| BUGGY_TMPBB_COLUMNS.contains(&n.as_str()));
+    let mut b = Blocked::new(
+        step,
+        format!("consolidated table {schema}.{} exists with different columns", family.name),
+    )
+    .detail(format!("found: {}\nexpected: {}", show(&actual), show(&expected)));
+    b = if buggy {
+        b.hint("this is the buggy tmpbb DDL of the original script (P1-S1-05); check it holds no rows, rename it out of the way, and run apply again")
+    } else {
+        b.hint("rename the existing table out of the way (or align it with the seed DDL), then run apply again")
+    };
+    Ok(Err(b))
+}
+
+/// Everything that stops a family before any drop: protected or oddly shaped instances,
+/// dependent objects, rows that cannot be migrated as they are (NULL or duplicate keys,
+/// values the consolidated types would change, keys already present).
+pub(crate) async fn check(
+    client: &Client,
+    config: &CleanupConfig,
+    family: &Family,
+    instances: &[String],
+    counts: &BTreeMap<String, i64>,
+    already_migrated: &[String],
+    step: &str,
+) -> Result<Vec<Blocked>> {
+    let schema = config.schema.as_str();
+    let mut blockers = Vec::new();
+    if config.is_protected(family.name) {
+        blockers.push(Blocked::new(step, format!("consolidated table {} is published by the sync", family.name)));
+    }
+    let protected: Vec<&String> = instances.iter().filter(|t| config.is_protected(t)).collect();
+    if !protected.is_empty() {
+        blockers.push(
+            Blocked::new(step, format!("{} instance(s) of {} are published by the sync", protected.len(), family.name))
+                .detail(format!("{protected:?}"))
+                .hint("cleanup never touches a published table: remove it from the publication first"),
+        );
+    }
+    let bad_ids: Vec<&String> = instances.iter().filter(|t| family.proceso_id(t).is_none()).collect();
+    if !bad_ids.is_empty() {
+        blockers.push(
+            Blocked::new(step, "process id in the table name does not fit a bigint")
+                .detail(format!("{bad_ids:?}")),
+        );
+    }
+    let expected = family.data_columns();
+    let shapes = catalog::columns_many(client, schema, instances).await?;
+    let mut odd = Vec::new();
+    for t in instances {
+        let names: Vec<String> = shapes.get(t).map(|c| c.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+        let mut sorted = names.clone();
+        sorted.sort();
+        let mut want = expected.clone();
+        want.sort();
+        if sorted != want {
+            let extra: Vec<&String> = names.iter().filter(|n| !expected.contains(n)).collect();
+            let missing: Vec<&String> = expected.iter().filter(|n| !names.contains(n)).collect();
+            odd.push(format!("{t}: extra columns {extra:?}, missing columns {missing:?}"));
+        }
+    }
+    if !odd.is_empty() {
+        blockers.push(
+            Blocked::new(step, format!("{} instance(s) do not have the columns of {}", odd.len(), family.name))
+                .detail(odd.join("\n"))
+                .hint("columns that are not in the consolidated table would be lost: migrate these tables by hand or extend the consolidated table"),
+        );
+    }
+    let deps = catalog::dependents(client, schema, instances).await?;
+    if !deps.is_empty() {
+        let detail = deps.iter().map(|(t, d)| format!("{t}: {}", d.join(", "))).collect::<Vec<_>>().join("\n");
+        blockers.push(
+            Blocked::new(step, format!("{} instance(s) of {} have dependent objects", deps.len(), family.name))
+                .detail(detail)
+                .hint("dropping them would need CASCADE, which would drop those objects too: drop or redefine the dependent objects first, then run apply again"),
+        );
+    }
+    for t in instances {
+        let rows = counts.get(t).copied().unwrap_or(0);
+        if rows == 0 || already_migrated.contains(t) || !odd.is_empty() {
+            continue;
+        }
+        if let Some(b) = check_rows(client, schema, family, t, step).await? {
+            blockers.push(b);
+        }
+    }
+    Ok(blockers)
+}
+
+/// Row-level checks of one non-empty instance.
+async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str, step: &str) -> Result<Option<Blocked>> {
+    let src = qualified(schema, table);
+    let key = quote_ident(family.key);
+    let dup_sql = format!(
+        "SELECT coalesce({key}::text, 'NULL'), count(*) FROM {src} GROUP BY {key}
+          HAVING {key} IS NULL OR count(*) > 1 ORDER BY 2 DESC LIMIT 10"
+    );
+    let dups = client.query(&dup_sql, &[]).await.map_err(CleanupError::db(format!("check keys of {schema}.{table}")))?;
+    if !dups.is_empty() {
+        let rows: Vec<String> = dups.iter().map(|r| format!("{} = {} ({} rows)", family.key, r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
+        return Ok(Some(
+            Blocked::new(step, format!("{schema}.{table} has NULL or duplicate {} values", family.key))
+                .detail(format!("the consolidated key is (proceso_id, {}); offending values:\n{}", family.key, rows.join("\n")))
+                .hint("these rows cannot be migrated as they are: fix or remove them with the billing team, then run apply again"),
+        ));
+    }
+    let changed = family
+        .columns
+        .iter()
+        .map(|(n, t)| format!("({}::{t}) IS DISTINCT FROM {}", quote_ident(n), quote_ident(n)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let filter = format!("WHERE {changed}");
+    match catalog::sample_rows(client, schema, table, &filter, 10).await {
+        Ok(rows) if rows.is_empty() => {}
+        Ok(rows) => {
+            return Ok(Some(
+                Blocked::new(step, format!("{schema}.{table} has values the consolidated column types would change"))
+                    .detail(format!("offending rows:\n{}", rows.join("\n")))
+                    .hint("migrating would round or truncate these values: migrate this table by hand"),
+            ));
+        }
+        Err(e) => {
+            return Ok(Some(
+                Blocked::new(step, format!("{schema}.{table} has values that do not convert to the consolidated column types"))
+                    .detail(e.to_string()),
+            ));
+        }
+    }
+    let proceso = family.proceso_id(table).unwrap_or_default();
+    if catalog::relation_kind(client, schema, family.name).await?.is_some() {
+        let clash_sql = format!(
+            "SELECT count(*) FROM {src} s JOIN {} c ON c.proceso_id = $1 AND c.{key} = s.{key}",
+            qualified(schema, family.name)
+        );
+        let clash: i64 = client
+            .query_one(&clash_sql, &[&proceso])
+            .await
+            .map_err(CleanupError::db(format!("check {schema}.{} for existing rows", family.name)))?
+            .get(0);
+        if clash > 0 {
+            return Ok(Some(
+                Blocked::new(step, format!("{schema}.{} already holds {clash} row(s) of proceso_id {proceso} with the same keys as {table}", family.name))
+                    .hint("the application may already write to the consolidated table: reconcile these rows by hand"),
+            ));
+        }
+    }
+    Ok(None)
+}
