@@ -17,7 +17,7 @@ pub enum KafkaError {
         message: String,
         /// The underlying client error, when there is one.
         #[source]
-        source: Option<rdkafka::error::KafkaError>,
+        source: Option<Box<rdkafka::error::KafkaError>>,
     },
     /// Permanent failure for this input or configuration: retrying will not help.
     #[error("kafka error: {message}")]
@@ -28,7 +28,7 @@ pub enum KafkaError {
         hint: Option<String>,
         /// The underlying client error, when there is one.
         #[source]
-        source: Option<rdkafka::error::KafkaError>,
+        source: Option<Box<rdkafka::error::KafkaError>>,
     },
     /// A record could not be encoded or decoded as an envelope.
     #[error(transparent)]
@@ -84,12 +84,12 @@ impl KafkaError {
             KafkaError::Definite {
                 message,
                 hint: None,
-                source: Some(err),
+                source: Some(Box::new(err)),
             }
         } else {
             KafkaError::Transient {
                 message,
-                source: Some(err),
+                source: Some(Box::new(err)),
             }
         }
     }

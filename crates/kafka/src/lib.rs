@@ -18,5 +18,8 @@
 
 pub mod envelope;
 mod error;
+pub mod publisher;
+pub mod replay;
 
 pub use error::{EnvelopeError, KafkaError};
+pub use publisher::{Publisher, PublisherConfig, PublisherStats, RetryPolicy};

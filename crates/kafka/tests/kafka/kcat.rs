@@ -1,0 +1,1 @@
+//! An independent client (kcat, librdkafka's CLI) reads a published topic.
