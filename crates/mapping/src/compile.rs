@@ -345,9 +345,6 @@ fn compile_call(
                     errors.push(err(pos, "ref() resolves legacy keys and is only allowed in forward expressions", Some("use legacy_ref('entity', uuid_column) in [reverse]".into())));
                 }
                 let nodes: Vec<Node> = args[1..].iter().map(|a| sub(a, slots, errors).0).collect();
-                if nodes.iter().any(reads_joined) {
-                    errors.push(err(pos, "ref() keys must come from the entity's own table", None));
-                }
                 (Node::Ref { entity: entity.to_string(), args: nodes }, Ty::Uuid)
             } else {
                 if !scope.reverse {
@@ -414,6 +411,10 @@ fn compile_call(
                 Func::LegacyBool => Ty::Bool,
                 Func::LegacyGpsToGeom => Ty::Point,
                 Func::GeomLat | Func::GeomLng | Func::LegacyMoney => Ty::Numeric,
+                Func::JsonGet => Ty::Text,
+                Func::ToUuid => Ty::Uuid,
+                Func::MonthStart | Func::MonthEnd => Ty::Date,
+                Func::Sum => unify(tys.iter().copied()),
                 _ => Ty::Any,
             };
             (Node::Call { func, args: compiled.into_iter().map(|(n, _)| n).collect() }, ty)
@@ -421,7 +422,8 @@ fn compile_call(
     }
 }
 
-fn reads_joined(n: &Node) -> bool {
+/// True when the node reads a joined row (source > 0).
+pub(crate) fn reads_joined(n: &Node) -> bool {
     match n {
         Node::Col { src, .. } => *src != 0,
         Node::Const(_) => false,

@@ -4,7 +4,7 @@
 //! runs again with catalog column types during the live check (see [`crate::catalog`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use supra_sync_core::{PgType, Side, TableName};
@@ -96,6 +96,7 @@ pub struct EntityMapping {
     pub(crate) legacy_key: Vec<String>,
     pub(crate) supra_tables: Vec<TableName>,
     pub(crate) supra_id_column: String,
+    pub(crate) supra_conflict: Vec<String>,
     pub(crate) tenant_column: Option<String>,
     pub(crate) truncate: TruncatePolicy,
     pub(crate) delete: DeletePolicy,
@@ -316,12 +317,16 @@ pub(crate) fn build(
     let joins: Vec<JoinProg> = f
         .joins
         .iter()
-        .map(|j| JoinProg {
-            table: TableName::parse(&j.table),
-            alias: j.alias.clone(),
-            on: j.on.iter().map(|(jc, ec)| (jc.clone(), slots.slot(0, ec))).collect(),
-            on_names: j.on.clone(),
-            binder: Binder::default(),
+        .map(|j| {
+            let on_names: Vec<(String, String)> =
+                j.on.iter().map(|(jc, ec)| (jc.clone(), resolve_column(spec, ec))).collect();
+            JoinProg {
+                table: TableName::parse(&j.table),
+                alias: j.alias.clone(),
+                on: on_names.iter().map(|(jc, ec)| (jc.clone(), slots.slot(0, ec))).collect(),
+                on_names,
+                binder: Binder::default(),
+            }
         })
         .collect();
     let children: Vec<ChildProg> = f
@@ -429,6 +434,7 @@ pub(crate) fn build(
         legacy_key: spec.legacy_key.clone(),
         supra_tables,
         supra_id_column: f.supra_id_column.clone(),
+        supra_conflict: f.supra_conflict.clone(),
         tenant_column: f.tenant_column.clone(),
         truncate: f.on_truncate,
         delete: f.on_delete.clone(),
@@ -448,7 +454,24 @@ pub(crate) fn build(
     })
 }
 
-/// Path of a file for messages.
-pub(crate) fn file_of(spec: &EntitySpec) -> PathBuf {
-    spec.file.path.clone()
+/// A column name of a join condition; `$var` names the column a template variable holds.
+fn resolve_column(spec: &EntitySpec, name: &str) -> String {
+    let Some(var) = name.strip_prefix('$') else { return name.to_string() };
+    spec.vars
+        .iter()
+        .find(|(n, _)| n == var)
+        .and_then(|(_, v)| expr::parse(&v.text).ok())
+        .and_then(|e| match e.kind {
+            ExprKind::Column { qualifier: None, name } => Some(name),
+            _ => None,
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+impl JoinProg {
+    /// True when the join condition determines the entity's key, so a change of the joined
+    /// row can name the entity row to recompute (role Secondary).
+    pub(crate) fn covers(&self, key: &[String]) -> bool {
+        key.iter().all(|k| self.on_names.iter().any(|(_, ec)| ec == k))
+    }
 }

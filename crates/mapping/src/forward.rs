@@ -230,7 +230,7 @@ impl EntityMapping {
         let mut ops = Vec::with_capacity(1 + self.also.len());
         ops.push(TargetOp::Upsert {
             table: self.supra_tables[0].clone(),
-            conflict_columns: vec![self.supra_id_column.clone()],
+            conflict_columns: self.supra_conflict.clone(),
             columns: self.primary_columns.clone(),
             values: ev.primary,
         });

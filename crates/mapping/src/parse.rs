@@ -294,9 +294,14 @@ pub(crate) fn parse_file(file: &Path, src: &str, diags: &mut Diagnostics) -> Opt
         legacy_loc.line = r.table_line(item);
         if let Some(t) = item.as_table_like() {
             r.check_keys(t, "legacy", &["table", "key", "id", "join"]);
-            legacy_table = Some(r.required_string(t, "table", "legacy", legacy_loc.line));
+            let family = root.get("sources").is_some();
+            legacy_table = if family {
+                r.string(t, "table", "legacy")
+            } else {
+                Some(r.required_string(t, "table", "legacy", legacy_loc.line))
+            };
             legacy_key = r.string_list(t, "key", "legacy").unwrap_or_default();
-            if t.get("key").is_none() {
+            if t.get("key").is_none() && !family {
                 r.err(legacy_loc.line, "legacy.key", "missing required key `key`".into(),
                     Some("the legacy primary key columns, e.g. key = [\"prsid\"]".into()));
             }
@@ -324,12 +329,14 @@ pub(crate) fn parse_file(file: &Path, src: &str, diags: &mut Diagnostics) -> Opt
     let mut tenant = String::new();
     let mut tenant_column = Some("tenant_id".to_string());
     let mut supra_id_column = "id".to_string();
+    let mut supra_conflict = Vec::new();
     let mut supra_loc = Loc { line: 0, field: "supra".into() };
     match root.get("supra") {
         Some(item) => {
             supra_loc.line = r.table_line(item);
             if let Some(t) = item.as_table_like() {
-                r.check_keys(t, "supra", &["table", "tenant", "tenant_column", "id_column"]);
+                r.check_keys(t, "supra", &["table", "tenant", "tenant_column", "id_column", "conflict"]);
+                supra_conflict = r.string_list(t, "conflict", "supra").unwrap_or_default();
                 supra_table = r.required_string(t, "table", "supra", supra_loc.line);
                 tenant = r.required_string(t, "tenant", "supra", supra_loc.line);
                 if let Some(c) = r.string(t, "tenant_column", "supra") {
@@ -426,7 +433,9 @@ pub(crate) fn parse_file(file: &Path, src: &str, diags: &mut Diagnostics) -> Opt
     let spec = FileSpec {
         path: file.to_path_buf(), entity, entity_loc, direction, direction_loc, conflicts,
         conflict_overrides, depends_on, on_delete, on_delete_loc, on_truncate, legacy_table,
-        legacy_key, legacy_loc, id_strategy, joins, supra_table, supra_loc, supra_id_column,
+        legacy_key, legacy_loc, id_strategy, joins, supra_table, supra_loc,
+        supra_conflict: if supra_conflict.is_empty() { vec![supra_id_column.clone()] } else { supra_conflict },
+        supra_id_column,
         tenant, tenant_column, forward, forward_loc, also, children, reverse, reverse_loc,
         sources, vars_default,
     };

@@ -112,7 +112,7 @@ impl MappingSet {
                     if e.legacy_table == *table {
                         out.push(route(Role::Primary));
                     }
-                    if e.joins.iter().any(|j| j.table == *table) {
+                    if e.joins.iter().any(|j| j.table == *table && j.covers(&e.legacy_key)) {
                         out.push(route(Role::Secondary));
                     }
                     if e.children.iter().any(|c| c.table == *table) {

@@ -170,6 +170,8 @@ pub(crate) struct FileSpec {
     pub(crate) supra_table: String,
     pub(crate) supra_loc: Loc,
     pub(crate) supra_id_column: String,
+    /// Upsert conflict columns of the primary SUPRA table (default: the id column).
+    pub(crate) supra_conflict: Vec<String>,
     pub(crate) tenant: String,
     pub(crate) tenant_column: Option<String>,
     pub(crate) forward: Vec<ColumnSpec>,

@@ -65,6 +65,16 @@ pub fn to_float(v: &Value) -> Result<Value, String> {
     })
 }
 
+/// `to_uuid(x)`: a uuid, or NULL when the value is not one.
+pub fn to_uuid(v: &Value) -> Value {
+    match v {
+        Value::Uuid(u) => Value::Uuid(*u),
+        other => as_text(other)
+            .and_then(|t| uuid::Uuid::parse_str(t.trim()).ok())
+            .map_or(Value::Null, Value::Uuid),
+    }
+}
+
 /// `to_text(x)`: the PostgreSQL text form.
 pub fn to_text(v: &Value) -> Value {
     match as_text(v) {

@@ -9,7 +9,9 @@
 //! | [`bool`]  | `legacy_bool`, `bool_to_legacy` |
 //! | [`gps`]   | `legacy_gps_to_geom`, `geom_lat`, `geom_lng` |
 //! | [`money`] | `legacy_money` |
-//! | [`json`]  | `json_object` and the JSON image of values |
+//! | [`json`]  | `json_object`, `json_get` and the JSON image of values |
+//! | [`cast`]  | also `to_uuid`, `sum` |
+//! | [`time`]  | also `month_start`, `month_end` |
 //!
 //! `coalesce`, `map`, `ref`, `legacy_ref`, `legacy_key` and `supra_id` need the evaluation
 //! context and live in [`crate::expr::eval`].
@@ -56,6 +58,11 @@ pub enum Func {
     GeomLng,
     LegacyMoney,
     JsonObject,
+    JsonGet,
+    ToUuid,
+    MonthStart,
+    MonthEnd,
+    Sum,
 }
 
 /// Signature and documentation of a built-in.
@@ -120,6 +127,11 @@ pub const FUNCTIONS: &[FuncInfo] = &[
     f!(GeomLng, "geom_lng", 1, Some(1), "geom_lng(point)", "longitude as DECIMAL(10,7)"),
     f!(LegacyMoney, "legacy_money", 1, Some(1), "legacy_money(x)", "double → DECIMAL(12,2), exact half-away-from-zero rounding"),
     f!(JsonObject, "json_object", 0, None, "json_object('key', value, ...)", "JSON object from key/value pairs"),
+    f!(JsonGet, "json_get", 2, Some(2), "json_get(json, 'key')", "text of a key of a JSON object (NULL when absent)"),
+    f!(ToUuid, "to_uuid", 1, Some(1), "to_uuid(text)", "uuid; NULL when the text is not a uuid"),
+    f!(MonthStart, "month_start", 1, Some(1), "month_start(x)", "first day of the month of a date/timestamp or 'YYYYMM' text"),
+    f!(MonthEnd, "month_end", 1, Some(1), "month_end(x)", "last day of the month of a date/timestamp or 'YYYYMM' text"),
+    f!(Sum, "sum", 1, None, "sum(a, b, ...)", "exact sum of the non-NULL arguments (NULL when all are NULL)"),
 ];
 
 /// Looks a function up by name.

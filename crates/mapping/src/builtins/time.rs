@@ -139,6 +139,33 @@ pub fn to_timestamptz(v: &Value) -> Result<Value, String> {
     })
 }
 
+/// `month_start(x)` / `month_end(x)`: first or last day of the month of a date, a timestamp,
+/// or a `'YYYYMM'` period text (the legacy `facperiodo`).
+pub fn month_bound(v: &Value, end: bool) -> Result<Value, String> {
+    let period = match v {
+        Value::Text(s) if s.trim().len() == 6 && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            let s = s.trim();
+            let y: i32 = s[..4].parse().map_err(|_| format!("{s:?} is not YYYYMM"))?;
+            let m: u32 = s[4..].parse().map_err(|_| format!("{s:?} is not YYYYMM"))?;
+            Some((y, m))
+        }
+        _ => None,
+    };
+    let (y, m) = match period {
+        Some(p) => p,
+        None => match to_date(v)? {
+            Value::Date(d) => (d.year(), d.month()),
+            _ => return Ok(Value::Null),
+        },
+    };
+    let first = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(|| format!("no month {y}-{m}"))?;
+    if !end {
+        return Ok(Value::Date(first));
+    }
+    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
+    Ok(Value::Date(next.and_then(|n| n.pred_opt()).ok_or_else(|| format!("no month {y}-{m}"))?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

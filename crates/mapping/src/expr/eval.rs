@@ -245,6 +245,30 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         Func::GeomLat => owned(gps::coordinate(&*arg(0)?, true)),
         Func::GeomLng => owned(gps::coordinate(&*arg(0)?, false)),
         Func::LegacyMoney => owned(money::legacy_money(&*arg(0)?)),
+        Func::JsonGet => {
+            let v = arg(0)?;
+            let k = arg(1)?;
+            let (Value::Json(serde_json::Value::Object(o)), Some(key)) = (v.as_ref(), text::as_text(&k)) else {
+                return Ok(Cow::Borrowed(&NULL));
+            };
+            Ok(Cow::Owned(match o.get(key.as_ref()) {
+                None | Some(serde_json::Value::Null) => Value::Null,
+                Some(serde_json::Value::String(s)) => Value::Text(s.clone()),
+                Some(other) => Value::Text(other.to_string()),
+            }))
+        }
+        Func::ToUuid => Ok(Cow::Owned(cast::to_uuid(&*arg(0)?))),
+        Func::MonthStart => owned(time::month_bound(&*arg(0)?, false)),
+        Func::MonthEnd => owned(time::month_bound(&*arg(0)?, true)),
+        Func::Sum => {
+            let mut total: Option<rust_decimal::Decimal> = None;
+            for a in args {
+                if let Some(d) = cast::to_decimal(&*eval(a, env)?).map_err(Fault::Invalid)? {
+                    total = Some(total.map_or(d, |t| t + d));
+                }
+            }
+            Ok(Cow::Owned(total.map_or(Value::Null, Value::Numeric)))
+        }
         Func::Map | Func::Ref | Func::LegacyRef | Func::JsonObject => {
             unreachable!("compiled to dedicated nodes")
         }
