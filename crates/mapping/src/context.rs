@@ -7,9 +7,9 @@
 //!   └──────────────────────────────forward(row, &ResolvedContext)──► Vec<TargetOp> ──► applier
 //! ```
 //!
-//! Evaluation never does I/O. A context may be reused across the rows of a batch: fill the
-//! shared maps once, then set the per-row fields (`supra_id`, `secondary`, `children`) before
-//! each call.
+//! Evaluation never does I/O. A context may be shared by the rows of a batch: every map is
+//! keyed so that each row finds its own entries; only `supra_id` is per row, and it may stay
+//! `None` (the row's own mapping is then looked up in `supra_ids`, else minted).
 
 use std::collections::HashMap;
 
@@ -89,9 +89,11 @@ pub struct ResolvedContext {
     pub supra_ids: HashMap<String, HashMap<String, Uuid>>,
     /// Legacy keys by entity, then SUPRA id (from `sync_mappings`, or freshly allocated).
     pub legacy_ids: HashMap<String, HashMap<Uuid, String>>,
-    /// Joined rows by legacy table; `None` (or absent) = no joined row (reads as NULLs).
-    pub secondary: HashMap<TableName, Option<Row>>,
-    /// Child rows by legacy table (any order; the mapping sorts them).
+    /// Fetched joined rows by legacy table. The mapping picks the row matching the join
+    /// condition, so one map may hold the rows of a whole batch; no match reads as NULLs.
+    pub secondary: HashMap<TableName, Vec<Row>>,
+    /// Fetched child rows by legacy table, any order: the mapping keeps those matching the
+    /// parent (so a batch may share one map) and sorts them by `order_by`.
     pub children: HashMap<TableName, Vec<Row>>,
     /// The SUPRA id of the row being mapped (existing mapping or newly minted). When `None`,
     /// `forward` uses [`crate::mint_supra_id`].
