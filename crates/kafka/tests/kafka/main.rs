@@ -3,4 +3,5 @@
 
 mod kcat;
 mod publish;
+mod replay;
 mod support;

@@ -47,6 +47,10 @@ pub fn publisher_config(bootstrap: &str) -> PublisherConfig {
         max_backoff: Duration::from_millis(500),
         max_attempts: None,
     };
+    // Reconnect quickly after a broker comes back (librdkafka backs off up to 10 s by default).
+    config
+        .properties
+        .insert("reconnect.backoff.max.ms".into(), "300".into());
     config
 }
 
