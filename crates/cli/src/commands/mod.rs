@@ -1,0 +1,4 @@
+//! One module per command group. Each exposes a clap `Subcommand` enum and an async `run`
+//! that returns the process exit code (runtime errors go up as `anyhow::Error`).
+
+pub mod dev;
