@@ -17,6 +17,7 @@ pub mod error;
 pub mod migrate;
 pub mod names;
 pub mod setup;
+pub mod source;
 
 pub use connect::DbConfig;
 pub use error::PgError;

@@ -1,0 +1,670 @@
+//! The ordered, group-committing applier.
+//!
+//! ```text
+//!  batch of source transactions (commit order)
+//!    │ plan: routes → rows (re-read from the source when needed) → needs
+//!    │ resolve: one sync_mappings lookup for the whole batch, fetch joined/child rows
+//!    │ evaluate the mappings → TargetOps per change (or failed / parked / skipped)
+//!    ▼
+//!  BEGIN; set tenant; origin_xact_setup(end_lsn, commit_ts)
+//!    TargetOps (grouped, in order) · sync_mappings · sync_log · parked_changes
+//!  COMMIT            ── on a data error: redo the batch change by change under savepoints,
+//!                       failing only the changes that error
+//! ```
+//!
+//! Forward (legacy → SUPRA) writes data and bookkeeping in one SUPRA transaction. Reverse
+//! (SUPRA → legacy, bidirectional entities) writes data in legacy under the origin; identity
+//! mappings for rows born in SUPRA are committed to SUPRA *before* the legacy write, so a crash
+//! in between reuses the same legacy id on replay; its log rows are written after the legacy
+//! commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use supra_sync_core::{Change, ChangeOp, Lsn, Row, Side, Transaction, Value};
+use supra_sync_mapping::{
+    Direction, EntityMapping, EvalError, IdStrategy, MappingSet, ResolvedContext, Role, TargetOp,
+    TruncatePolicy, mint_supra_id,
+};
+use supra_sync_postgres::names::ObjectNames;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::book::{self, LogRow, LogStatus, MappingRow, ParkedRow};
+use crate::reader::RowReader;
+use crate::write::TargetWriter;
+use crate::{EngineError, raw};
+
+/// How an applier behaves.
+#[derive(Debug, Clone)]
+pub struct ApplierOptions {
+    /// Which side the changes come from.
+    pub source: Side,
+    /// Object names (origins).
+    pub names: ObjectNames,
+    /// Tenant code (`tenants.slug`) whose context the SUPRA writes run in.
+    pub tenant: String,
+    /// Stop the pipeline at the first failed change instead of logging it and going on.
+    pub halt_on_failure: bool,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Changes applied.
+    pub applied: usize,
+    /// Changes logged as failed.
+    pub failed: usize,
+    /// Changes parked until a referenced row is mapped.
+    pub parked: usize,
+    /// Changes deliberately not applied.
+    pub skipped: usize,
+    /// Position the target now holds (end of the last transaction of the batch).
+    pub end_lsn: Lsn,
+}
+
+/// The result of planning one source change.
+struct Planned {
+    ops: Vec<TargetOp>,
+    log: LogRow,
+    mappings: Vec<MappingRow>,
+    parked: Option<ParkedRow>,
+    rekey: Option<(String, String, String)>,
+}
+
+/// Applies batches of source transactions to the target, in order.
+pub struct Applier {
+    opts: ApplierOptions,
+    mappings: Arc<MappingSet>,
+    target: Client,
+    /// SUPRA connection for bookkeeping when the target is legacy.
+    book: Option<Client>,
+    source: RowReader,
+    writer: TargetWriter,
+    tenant_id: Uuid,
+    parked_keys: HashSet<(String, String)>,
+    range_next: HashMap<String, i64>,
+}
+
+impl Applier {
+    /// Builds an applier. `target` receives the data; `book` is the SUPRA connection for
+    /// bookkeeping when the target is legacy (`None` when the target is SUPRA); `source`
+    /// reads current source rows (joins, children, unchanged TOAST).
+    pub async fn new(
+        opts: ApplierOptions,
+        mappings: Arc<MappingSet>,
+        target: Client,
+        book: Option<Client>,
+        source: Client,
+    ) -> Result<Applier, EngineError> {
+        let origin = opts.names.origin(opts.source);
+        target
+            .query("SELECT pg_replication_origin_session_setup($1)", &[&origin])
+            .await
+            .map_err(|e| EngineError::sql(format!("attaching to replication origin {origin}"), e))?;
+        let tenant_id = book::tenant_id(book.as_ref().unwrap_or(&target), &opts.tenant).await?;
+        let source = RowReader::new(source).await?;
+        if opts.source == Side::Supra {
+            source
+                .client()
+                .execute("SELECT set_config('app.current_tenant', $1, false)", &[&tenant_id.to_string()])
+                .await
+                .map_err(|e| EngineError::sql("setting the tenant context on the SUPRA reader", e))?;
+        }
+        let bookkeeping = book.as_ref().unwrap_or(&target);
+        let parked_keys = bookkeeping
+            .query(
+                "SELECT DISTINCT entity_type::text, entity_id::text FROM supra_sync.parked_changes WHERE direction = $1",
+                &[&opts.source.direction()],
+            )
+            .await
+            .map_err(|e| EngineError::sql("reading parked changes", e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(Applier {
+            opts,
+            mappings,
+            target,
+            book,
+            source,
+            writer: TargetWriter::default(),
+            tenant_id,
+            parked_keys,
+            range_next: HashMap::new(),
+        })
+    }
+
+    fn bookkeeping(&self) -> &Client {
+        self.book.as_ref().unwrap_or(&self.target)
+    }
+
+    /// Applies `batch` (non-empty, in commit order) in one target transaction and returns
+    /// what happened. Transient errors are returned for the caller to retry the same batch.
+    pub async fn apply(&mut self, batch: &[Transaction]) -> Result<BatchSummary, EngineError> {
+        let last = batch.last().ok_or_else(|| EngineError::Definite("empty batch".into()))?;
+        let (end_lsn, commit_ts) = (last.end_lsn, last.commit_ts);
+        let mut plans = Vec::new();
+        self.plan_batch(batch, &mut plans).await?;
+        if self.opts.halt_on_failure {
+            if let Some(p) = plans.iter().find(|p| p.log.status == LogStatus::Failed) {
+                return Err(EngineError::Definite(format!(
+                    "halting on failed change to {} {}: {}",
+                    p.log.entity,
+                    p.log.entity_id,
+                    p.log.error.clone().unwrap_or_default()
+                )));
+            }
+        }
+        match self.commit(&mut plans, end_lsn, commit_ts, false).await {
+            Ok(()) => {}
+            Err(e) if !e.is_transient() => {
+                tracing::warn!(error = %e, "batch failed; retrying change by change to isolate the failure");
+                self.commit(&mut plans, end_lsn, commit_ts, true).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        let mut summary = BatchSummary { end_lsn, ..BatchSummary::default() };
+        for p in &plans {
+            match p.log.status {
+                LogStatus::Applied => summary.applied += 1,
+                LogStatus::Failed => summary.failed += 1,
+                LogStatus::Skipped => summary.skipped += 1,
+                LogStatus::Held => {}
+            }
+            if p.parked.is_some() {
+                summary.parked += 1;
+                self.parked_keys.insert((p.log.entity.clone(), p.log.entity_id.clone()));
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Writes the plans in one transaction. With `isolate`, every change runs under its own
+    /// savepoint and a failing one is turned into a `failed` log row.
+    async fn commit(
+        &mut self,
+        plans: &mut [Planned],
+        end_lsn: Lsn,
+        commit_ts: chrono::DateTime<Utc>,
+        isolate: bool,
+    ) -> Result<(), EngineError> {
+        let reverse = self.opts.source == Side::Supra;
+        if reverse {
+            // Identities first, on SUPRA, so a replay after a crash reuses them.
+            let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
+            book::write_mappings(self.bookkeeping(), &mappings).await?;
+        }
+        let tx = self
+            .target
+            .transaction()
+            .await
+            .map_err(|e| EngineError::sql("starting the target transaction", e))?;
+        if !reverse {
+            tx.execute("SELECT set_config('app.current_tenant', $1, true)", &[&self.tenant_id.to_string()])
+                .await
+                .map_err(|e| EngineError::sql("setting the tenant context", e))?;
+        }
+        tx.execute(
+            "SELECT pg_replication_origin_xact_setup($1::text::pg_lsn, $2)",
+            &[&end_lsn.to_string(), &commit_ts],
+        )
+        .await
+        .map_err(|e| EngineError::sql("recording the replication origin position", e))?;
+        for plan in plans.iter_mut() {
+            if plan.ops.is_empty() {
+                continue;
+            }
+            if !isolate {
+                self.writer.execute(&tx, &plan.ops).await?;
+                continue;
+            }
+            tx.batch_execute("SAVEPOINT change").await.map_err(|e| EngineError::sql("savepoint", e))?;
+            match self.writer.execute(&tx, &plan.ops).await {
+                Ok(()) => {
+                    tx.batch_execute("RELEASE SAVEPOINT change").await.map_err(|e| EngineError::sql("savepoint", e))?;
+                }
+                Err(e) if !e.is_transient() => {
+                    tx.batch_execute("ROLLBACK TO SAVEPOINT change")
+                        .await
+                        .map_err(|e| EngineError::sql("savepoint", e))?;
+                    plan.log.status = LogStatus::Failed;
+                    plan.log.error = Some(e.to_string());
+                    plan.mappings.clear();
+                    plan.rekey = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !reverse {
+            for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
+                book::rekey_mapping(&tx, entity, old, new).await?;
+            }
+            let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
+            book::write_mappings(&tx, &mappings).await?;
+            let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
+            book::write_log(&tx, &logs).await?;
+            let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
+            book::write_parked(&tx, &parked).await?;
+        }
+        tx.commit().await.map_err(|e| EngineError::sql("committing the target transaction", e))?;
+        if reverse {
+            let book = self.bookkeeping();
+            for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
+                book::rekey_mapping(book, entity, old, new).await?;
+            }
+            let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
+            book::write_log(book, &logs).await?;
+            let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
+            book::write_parked(book, &parked).await?;
+        }
+        Ok(())
+    }
+
+    async fn plan_batch(&mut self, batch: &[Transaction], plans: &mut Vec<Planned>) -> Result<(), EngineError> {
+        let mut known: HashMap<(String, String), Uuid> = self.prefetch_identities(batch).await?;
+        for tx in batch {
+            for change in &tx.changes {
+                let routes = self.mappings.routes_for(tx.side, &change.table);
+                for route in routes {
+                    let plan = self.plan_change(tx, change, &route.entity, route.role, &mut known).await?;
+                    plans.push(plan);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One lookup for every primary key and reference the batch mentions.
+    async fn prefetch_identities(
+        &mut self,
+        batch: &[Transaction],
+    ) -> Result<HashMap<(String, String), Uuid>, EngineError> {
+        if self.opts.source == Side::Supra {
+            return Ok(HashMap::new());
+        }
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for tx in batch {
+            for change in &tx.changes {
+                for route in self.mappings.routes_for(tx.side, &change.table) {
+                    if route.role != Role::Primary {
+                        continue;
+                    }
+                    let Some(entity) = self.mappings.entity(&route.entity) else { continue };
+                    for row in [&change.old, &change.new].into_iter().flatten() {
+                        wanted.push((entity.name().to_string(), row.key_text()));
+                        if change.op != ChangeOp::Delete {
+                            for r in entity.forward_needs(Role::Primary, row).refs {
+                                wanted.push((r.entity, r.legacy_key));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        book::supra_ids(self.bookkeeping(), &wanted).await
+    }
+
+    async fn plan_change(
+        &mut self,
+        tx: &Transaction,
+        change: &Change,
+        entity_name: &str,
+        role: Role,
+        known: &mut HashMap<(String, String), Uuid>,
+    ) -> Result<Planned, EngineError> {
+        let mappings = self.mappings.clone();
+        let entity = mappings
+            .entity(entity_name)
+            .ok_or_else(|| EngineError::Definite(format!("route to unknown entity {entity_name}")))?;
+        let key = change.identity().map(Row::key_text).unwrap_or_default();
+        let mut planned = Planned {
+            ops: Vec::new(),
+            log: LogRow {
+                entity: entity_name.to_string(),
+                entity_id: key.clone(),
+                supra_id: None,
+                source: tx.side,
+                operation: change.op.as_str(),
+                diff: raw::diff(change),
+                raw: raw::encode(change),
+                status: LogStatus::Applied,
+                error: None,
+                source_lsn: tx.commit_lsn,
+                source_xid: tx.xid,
+                commit_ts: tx.commit_ts,
+            },
+            mappings: Vec::new(),
+            parked: None,
+            rekey: None,
+        };
+        let result = match tx.side {
+            Side::Legacy => self.plan_forward(tx, change, entity, role, known, &mut planned).await,
+            Side::Supra => self.plan_reverse(tx, change, entity, &mut planned).await,
+        };
+        match result {
+            Ok(()) => {}
+            Err(Outcome::Park { entity: wait_entity, key: wait_key }) => {
+                planned.ops.clear();
+                planned.mappings.clear();
+                planned.log.status = LogStatus::Skipped;
+                planned.log.error = Some(format!("parked until {wait_entity} {wait_key} is synced"));
+                planned.parked = Some(ParkedRow {
+                    entity: entity_name.to_string(),
+                    entity_id: planned.log.entity_id.clone(),
+                    source: tx.side,
+                    operation: change.op.as_str(),
+                    waiting_for_entity: wait_entity,
+                    waiting_for_id: wait_key,
+                    raw: planned.log.raw.clone(),
+                    source_lsn: tx.commit_lsn,
+                    commit_ts: tx.commit_ts,
+                });
+            }
+            Err(Outcome::Skip(reason)) => {
+                planned.ops.clear();
+                planned.log.status = LogStatus::Skipped;
+                planned.log.error = Some(reason);
+            }
+            Err(Outcome::Fail(reason)) => {
+                planned.ops.clear();
+                planned.mappings.clear();
+                planned.log.status = LogStatus::Failed;
+                planned.log.error = Some(reason);
+            }
+            Err(Outcome::Engine(e)) => return Err(e),
+        }
+        Ok(planned)
+    }
+
+    async fn plan_forward(
+        &mut self,
+        tx: &Transaction,
+        change: &Change,
+        entity: &EntityMapping,
+        role: Role,
+        known: &mut HashMap<(String, String), Uuid>,
+        planned: &mut Planned,
+    ) -> Result<(), Outcome> {
+        let name = entity.name().to_string();
+        // Secondary and child rows recompute their parent's primary row.
+        let row = match role {
+            Role::Primary => match change.op {
+                ChangeOp::Truncate => return self.plan_truncate(entity, planned).await,
+                ChangeOp::Delete => {
+                    let key = planned.log.entity_id.clone();
+                    if self.parked_keys.contains(&(name.clone(), key.clone())) {
+                        return Err(Outcome::Park { entity: name, key });
+                    }
+                    let Some(id) = known.get(&(name.clone(), key.clone())).copied() else {
+                        return Err(Outcome::Skip("no SUPRA row is mapped to this key".into()));
+                    };
+                    let mut ctx = ResolvedContext::new(self.tenant_id, Utc::now());
+                    ctx.supra_id = Some(id);
+                    ctx.add_mapping(&name, &key, id);
+                    planned.log.supra_id = Some(id);
+                    planned.ops = entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?;
+                    return Ok(());
+                }
+                _ => {
+                    let new = change.new.clone().ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
+                    if change.changes_key() {
+                        let old_key = change.old.as_ref().map(Row::key_text).unwrap_or_default();
+                        let new_key = new.key_text();
+                        if let Some(id) = known.remove(&(name.clone(), old_key.clone())) {
+                            known.insert((name.clone(), new_key.clone()), id);
+                            planned.rekey = Some((name.clone(), old_key, new_key));
+                        }
+                    }
+                    if new.values.contains(&Value::Unchanged) {
+                        self.full_row(&new).await?.ok_or_else(|| Outcome::Skip("row no longer exists at the source".into()))?
+                    } else {
+                        new
+                    }
+                }
+            },
+            Role::Secondary | Role::Child => {
+                let image = change.new.as_ref().or(change.old.as_ref()).ok_or_else(|| Outcome::Skip("no row image".into()))?;
+                let needs = entity.forward_needs(role, image);
+                let Some((_, parent_key)) = needs.parent else {
+                    return Err(Outcome::Skip("the parent row cannot be identified from this image".into()));
+                };
+                planned.log.entity_id = parent_key.clone();
+                let key_values = parse_key_text(&parent_key);
+                let parent = self
+                    .source
+                    .fetch_by_key(entity.legacy_table(), &key_values)
+                    .await
+                    .map_err(Outcome::Engine)?;
+                match parent {
+                    Some(row) => row,
+                    None => return Err(Outcome::Skip("the parent row does not exist at the source".into())),
+                }
+            }
+        };
+        let key = row.key_text();
+        planned.log.entity_id = key.clone();
+        if self.parked_keys.contains(&(name.clone(), key.clone())) {
+            return Err(Outcome::Park { entity: name, key });
+        }
+        let needs = entity.forward_needs(Role::Primary, &row);
+        let mut ctx = ResolvedContext::new(self.tenant_id, tx.commit_ts);
+        for r in &needs.refs {
+            if let Some(id) = known.get(&(r.entity.clone(), r.legacy_key.clone())) {
+                ctx.add_mapping(&r.entity, &r.legacy_key, *id);
+            }
+        }
+        for f in &needs.secondary {
+            let rows = self.source.fetch(&f.table, &f.key).await.map_err(Outcome::Engine)?;
+            ctx.secondary.insert(f.table.clone(), rows);
+        }
+        for f in &needs.children {
+            let rows = self.source.fetch(&f.table, &f.key).await.map_err(Outcome::Engine)?;
+            ctx.children.entry(f.table.clone()).or_default().extend(rows);
+        }
+        let existing = known.get(&(name.clone(), key.clone())).copied();
+        let id = existing.unwrap_or_else(|| mint_supra_id(&name, &key));
+        ctx.supra_id = Some(id);
+        ctx.add_mapping(&name, &key, id);
+        planned.ops = entity.forward(&row, &ctx).map_err(Outcome::eval)?;
+        planned.log.supra_id = Some(id);
+        known.insert((name.clone(), key.clone()), id);
+        planned.mappings.push(MappingRow {
+            entity: name,
+            legacy_table: entity.legacy_table().to_string(),
+            legacy_id: key,
+            supra_id: id,
+            source: Side::Legacy,
+            lsn: tx.commit_lsn,
+            commit_ts: tx.commit_ts,
+        });
+        Ok(())
+    }
+
+    /// A legacy TRUNCATE: `refuse` logs it as failed and leaves SUPRA alone; `propagate`
+    /// deletes every SUPRA row mapped to the entity.
+    async fn plan_truncate(&self, entity: &EntityMapping, planned: &mut Planned) -> Result<(), Outcome> {
+        planned.log.entity_id = "*".into();
+        if entity.truncate_policy() == TruncatePolicy::Refuse {
+            return Err(Outcome::Fail(format!(
+                "TRUNCATE of {} refused by the mapping (on_truncate = refuse); SUPRA was not changed",
+                entity.legacy_table()
+            )));
+        }
+        let rows = self
+            .bookkeeping()
+            .query(
+                "SELECT legacy_id::text, supra_id FROM supra_sync.sync_mappings WHERE entity_type = $1",
+                &[&entity.name()],
+            )
+            .await
+            .map_err(|e| Outcome::Engine(EngineError::sql("reading the mapped rows to truncate", e)))?;
+        for r in rows {
+            let (key, id): (String, Uuid) = (r.get(0), r.get(1));
+            let mut ctx = ResolvedContext::new(self.tenant_id, Utc::now());
+            ctx.supra_id = Some(id);
+            ctx.add_mapping(entity.name(), &key, id);
+            planned.ops.extend(entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?);
+        }
+        Ok(())
+    }
+
+    async fn full_row(&mut self, image: &Row) -> Result<Option<Row>, Outcome> {
+        let key: Vec<Value> = image.key_values().into_iter().cloned().collect();
+        self.source.fetch_by_key(&image.schema.table, &key).await.map_err(Outcome::Engine)
+    }
+
+    async fn plan_reverse(
+        &mut self,
+        tx: &Transaction,
+        change: &Change,
+        entity: &EntityMapping,
+        planned: &mut Planned,
+    ) -> Result<(), Outcome> {
+        if entity.direction() != Direction::Bidirectional {
+            return Err(Outcome::Skip("entity is not bidirectional".into()));
+        }
+        let name = entity.name().to_string();
+        let image = change.identity().ok_or_else(|| Outcome::Skip("no row image".into()))?;
+        let supra_id = match image.get(entity.supra_id_column()) {
+            Some(Value::Uuid(u)) => *u,
+            _ => return Err(Outcome::Fail(format!("SUPRA row has no {} uuid", entity.supra_id_column()))),
+        };
+        planned.log.supra_id = Some(supra_id);
+        let existing = book::legacy_ids(self.bookkeeping(), &[(name.clone(), supra_id)])
+            .await
+            .map_err(Outcome::Engine)?
+            .remove(&(name.clone(), supra_id));
+        if change.op == ChangeOp::Truncate {
+            return Err(Outcome::Fail("TRUNCATE on SUPRA is never propagated to legacy".into()));
+        }
+        if change.op == ChangeOp::Delete {
+            let Some(legacy_key) = existing else {
+                return Err(Outcome::Skip("no legacy row is mapped to this SUPRA row".into()));
+            };
+            planned.log.entity_id = legacy_key.clone();
+            planned.ops = vec![TargetOp::Delete {
+                table: entity.legacy_table().clone(),
+                key_columns: entity.legacy_key().to_vec(),
+                key_values: parse_key_text(&legacy_key),
+            }];
+            return Ok(());
+        }
+        let mut row = change.new.clone().ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
+        if row.values.contains(&Value::Unchanged) {
+            row = self.full_row(&row).await?.ok_or_else(|| Outcome::Skip("row no longer exists in SUPRA".into()))?;
+        }
+        let legacy_key = match existing {
+            Some(k) => k,
+            None => self.allocate_legacy_id(entity).await?,
+        };
+        planned.log.entity_id = legacy_key.clone();
+        if self.parked_keys.contains(&(name.clone(), legacy_key.clone())) {
+            return Err(Outcome::Park { entity: name, key: legacy_key });
+        }
+        let needs = entity.reverse_needs(&row);
+        let refs: Vec<(String, Uuid)> = needs.reverse_refs.iter().map(|r| (r.entity.clone(), r.supra_id)).collect();
+        let found = book::legacy_ids(self.bookkeeping(), &refs).await.map_err(Outcome::Engine)?;
+        let mut ctx = ResolvedContext::new(self.tenant_id, tx.commit_ts);
+        for ((e, id), k) in &found {
+            ctx.add_mapping(e, k, *id);
+        }
+        ctx.add_mapping(&name, &legacy_key, supra_id);
+        ctx.supra_id = Some(supra_id);
+        planned.ops = entity.reverse(&row, &ctx).map_err(Outcome::eval)?;
+        planned.mappings.push(MappingRow {
+            entity: name,
+            legacy_table: entity.legacy_table().to_string(),
+            legacy_id: legacy_key,
+            supra_id,
+            source: Side::Supra,
+            lsn: tx.commit_lsn,
+            commit_ts: tx.commit_ts,
+        });
+        Ok(())
+    }
+
+    /// A legacy id for a row born in SUPRA, by the entity's strategy (never `max()+1`).
+    async fn allocate_legacy_id(&mut self, entity: &EntityMapping) -> Result<String, Outcome> {
+        match entity.id_strategy() {
+            Some(IdStrategy::Sequence(seq)) => {
+                let row = self
+                    .target
+                    .query_one("SELECT nextval($1::text::regclass)::text", &[seq])
+                    .await
+                    .map_err(|e| Outcome::Engine(EngineError::sql(format!("nextval({seq})"), e)))?;
+                Ok(row.get(0))
+            }
+            Some(IdStrategy::Range { start, end }) => {
+                let next = match self.range_next.get(entity.name()) {
+                    Some(n) => *n,
+                    None => {
+                        let key_col = entity.legacy_key().first().cloned().unwrap_or_default();
+                        let sql = format!(
+                            "SELECT COALESCE(max({k}) + 1, $1)::bigint FROM {t} WHERE {k} BETWEEN $1 AND $2",
+                            k = supra_sync_core::quote_ident(&key_col),
+                            t = entity.legacy_table().quoted()
+                        );
+                        let row = self
+                            .target
+                            .query_one(&sql, &[start, end])
+                            .await
+                            .map_err(|e| Outcome::Engine(EngineError::sql("reading the reserved id range", e)))?;
+                        row.get::<_, i64>(0)
+                    }
+                };
+                if next > *end {
+                    return Err(Outcome::Fail(format!(
+                        "the reserved legacy id range {start}..={end} of {} is exhausted",
+                        entity.name()
+                    )));
+                }
+                self.range_next.insert(entity.name().to_string(), next + 1);
+                Ok(next.to_string())
+            }
+            None => Err(Outcome::Fail(format!(
+                "entity {} has no id strategy for rows born in SUPRA",
+                entity.name()
+            ))),
+        }
+    }
+}
+
+/// Why a change was not turned into operations.
+enum Outcome {
+    Park { entity: String, key: String },
+    Skip(String),
+    Fail(String),
+    Engine(EngineError),
+}
+
+impl Outcome {
+    fn eval(e: EvalError) -> Outcome {
+        match e {
+            EvalError::MissingReference { entity, legacy_key } => Outcome::Park { entity, key: legacy_key },
+            EvalError::MissingLegacyId { entity, supra_id } => Outcome::Park { entity, key: supra_id.to_string() },
+            other => Outcome::Fail(other.to_string()),
+        }
+    }
+}
+
+/// Splits a `sync_mappings.legacy_id` back into key values: a single value, or a JSON array
+/// for composite keys.
+pub fn parse_key_text(key: &str) -> Vec<Value> {
+    if key.starts_with('[') {
+        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(key) {
+            return items
+                .into_iter()
+                .map(|i| match i {
+                    serde_json::Value::Null => Value::Null,
+                    serde_json::Value::String(s) => Value::Text(s),
+                    other => Value::Text(other.to_string()),
+                })
+                .collect();
+        }
+    }
+    vec![Value::Text(key.to_string())]
+}

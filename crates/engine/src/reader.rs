@@ -1,0 +1,161 @@
+//! Reading current rows from a database as typed [`Row`]s (same text forms as pgoutput), by
+//! key filter or by keyset page.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use supra_sync_core::{Row, RowSchema, TableName, Value, quote_ident};
+use supra_sync_postgres::catalog::load_table;
+use tokio_postgres::Client;
+
+use crate::EngineError;
+
+/// Reads rows; caches table shapes. The connection must use `TimeZone = UTC`.
+pub struct RowReader {
+    client: Client,
+    schemas: HashMap<TableName, Arc<RowSchema>>,
+}
+
+impl RowReader {
+    /// Wraps a connection and pins its session settings.
+    pub async fn new(client: Client) -> Result<RowReader, EngineError> {
+        client
+            .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3")
+            .await
+            .map_err(|e| EngineError::sql("configuring the reader session", e))?;
+        Ok(RowReader { client, schemas: HashMap::new() })
+    }
+
+    /// The connection.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The shape of `table`.
+    pub async fn schema(&mut self, table: &TableName) -> Result<Arc<RowSchema>, EngineError> {
+        if let Some(s) = self.schemas.get(table) {
+            return Ok(s.clone());
+        }
+        let schema = load_table(&self.client, table)
+            .await?
+            .ok_or_else(|| EngineError::Definite(format!("table {table} does not exist")))?;
+        self.schemas.insert(table.clone(), schema.clone());
+        Ok(schema)
+    }
+
+    fn select_list(schema: &RowSchema) -> String {
+        schema
+            .columns
+            .iter()
+            .map(|c| format!("{}::text", quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn to_rows(schema: &Arc<RowSchema>, rows: Vec<tokio_postgres::Row>) -> Vec<Row> {
+        rows.into_iter()
+            .map(|r| {
+                let values = schema
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match r.get::<_, Option<String>>(i) {
+                        None => Value::Null,
+                        Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
+                    })
+                    .collect();
+                Row::new(schema.clone(), values)
+            })
+            .collect()
+    }
+
+    /// Rows of `table` whose `filter` columns equal the given values.
+    pub async fn fetch(
+        &mut self,
+        table: &TableName,
+        filter: &[(String, Value)],
+    ) -> Result<Vec<Row>, EngineError> {
+        let schema = self.schema(table).await?;
+        // Compare in the column's own type so that indexes are used.
+        let cond = filter
+            .iter()
+            .enumerate()
+            .map(|(i, (col, _))| {
+                let ty = schema
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == col)
+                    .map(|c| c.pg_type.sql_name())
+                    .unwrap_or("text");
+                format!("{} = ${}::text::{ty}", quote_ident(col), i + 1)
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            Self::select_list(&schema),
+            table.quoted(),
+            if cond.is_empty() { "true".to_string() } else { cond }
+        );
+        let texts: Vec<Option<String>> = filter.iter().map(|(_, v)| v.to_text()).collect();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let rows = self
+            .client
+            .query(&sql, &params)
+            .await
+            .map_err(|e| EngineError::sql(format!("reading {table}"), e))?;
+        Ok(Self::to_rows(&schema, rows))
+    }
+
+    /// The row of `table` with primary key `key` (values in key-column order).
+    pub async fn fetch_by_key(&mut self, table: &TableName, key: &[Value]) -> Result<Option<Row>, EngineError> {
+        let schema = self.schema(table).await?;
+        let filter: Vec<(String, Value)> =
+            schema.key_columns().map(|c| c.name.clone()).zip(key.iter().cloned()).collect();
+        Ok(self.fetch(table, &filter).await?.into_iter().next())
+    }
+
+    /// One keyset page: up to `limit` rows with key greater than `after` (all rows when
+    /// `None`), in key order.
+    pub async fn page(
+        &mut self,
+        table: &TableName,
+        after: Option<&[Value]>,
+        limit: i64,
+    ) -> Result<Vec<Row>, EngineError> {
+        let schema = self.schema(table).await?;
+        let keys: Vec<&supra_sync_core::ColumnDef> = schema.key_columns().collect();
+        if keys.is_empty() {
+            return Err(EngineError::Definite(format!("table {table} has no primary key to page by")));
+        }
+        let key_list = keys.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+        let mut texts: Vec<Option<String>> = Vec::new();
+        let condition = match after {
+            None => "true".to_string(),
+            Some(values) => {
+                let placeholders = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("${}::text::{}", i + 1, c.pg_type.sql_name()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                texts.extend(values.iter().map(Value::to_text));
+                format!("({key_list}) > ({placeholders})")
+            }
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {condition} ORDER BY {key_list} LIMIT {limit}",
+            Self::select_list(&schema),
+            table.quoted()
+        );
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let rows = self
+            .client
+            .query(&sql, &params)
+            .await
+            .map_err(|e| EngineError::sql(format!("reading a page of {table}"), e))?;
+        Ok(Self::to_rows(&schema, rows))
+    }
+}

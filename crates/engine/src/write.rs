@@ -1,0 +1,290 @@
+//! Executing [`TargetOp`]s on a target database, in order, with few round trips.
+//!
+//! Consecutive upserts into the same table with the same columns become one
+//! `INSERT … SELECT … FROM unnest($1::text[], …) ON CONFLICT … DO UPDATE` statement (values
+//! bound as text arrays, cast to each column's type by the server); a group is cut whenever
+//! the next operation targets another table, another column set, or a key already in the
+//! group — so the order of operations on one row is never changed.
+
+use std::collections::{HashMap, HashSet};
+
+use supra_sync_core::{TableName, Value, quote_ident};
+use supra_sync_mapping::TargetOp;
+use tokio_postgres::{Client, Statement, Transaction};
+
+use crate::EngineError;
+
+/// Caches column types and prepared statements for one target connection.
+#[derive(Default)]
+pub struct TargetWriter {
+    column_types: HashMap<TableName, HashMap<String, String>>,
+    statements: HashMap<String, Statement>,
+}
+
+enum Group<'a> {
+    Upsert { table: &'a TableName, conflict: &'a [String], columns: &'a [String], rows: Vec<&'a [Value]> },
+    Delete { table: &'a TableName, key_columns: &'a [String], rows: Vec<&'a [Value]> },
+    Update(&'a TargetOp),
+}
+
+impl TargetWriter {
+    /// SQL type (as `format_type` prints it) of every column of `table`.
+    pub async fn column_types(
+        &mut self,
+        client: &Client,
+        table: &TableName,
+    ) -> Result<&HashMap<String, String>, EngineError> {
+        if !self.column_types.contains_key(table) {
+            let rows = client
+                .query(
+                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+                       FROM pg_attribute a
+                       JOIN pg_class c ON c.oid = a.attrelid
+                       JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+                    &[&table.schema, &table.name],
+                )
+                .await
+                .map_err(|e| EngineError::sql(format!("reading the columns of {table}"), e))?;
+            if rows.is_empty() {
+                return Err(EngineError::Definite(format!("target table {table} does not exist")));
+            }
+            self.column_types
+                .insert(table.clone(), rows.iter().map(|r| (r.get(0), r.get(1))).collect());
+        }
+        Ok(&self.column_types[table])
+    }
+
+    async fn prepare(&mut self, tx: &Transaction<'_>, sql: String) -> Result<Statement, EngineError> {
+        if let Some(s) = self.statements.get(&sql) {
+            return Ok(s.clone());
+        }
+        let statement = tx
+            .prepare(&sql)
+            .await
+            .map_err(|e| EngineError::sql(format!("preparing {sql}"), e))?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// Executes `ops` in order inside `tx`.
+    pub async fn execute(&mut self, tx: &Transaction<'_>, ops: &[TargetOp]) -> Result<(), EngineError> {
+        for group in group_ops(ops) {
+            self.execute_group(tx, group).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_group(&mut self, tx: &Transaction<'_>, group: Group<'_>) -> Result<(), EngineError> {
+        match group {
+            Group::Upsert { table, conflict, columns, rows } => {
+                let types = self.column_types(tx.client(), table).await?.clone();
+                let sql = upsert_sql(table, conflict, columns, &types)?;
+                let statement = self.prepare(tx, sql).await?;
+                let arrays = column_arrays(columns.len(), &rows);
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                tx.execute(&statement, &params)
+                    .await
+                    .map_err(|e| EngineError::sql(format!("upserting {} row(s) into {table}", rows.len()), e))?;
+            }
+            Group::Delete { table, key_columns, rows } => {
+                let types = self.column_types(tx.client(), table).await?.clone();
+                let sql = delete_sql(table, key_columns, &types)?;
+                let statement = self.prepare(tx, sql).await?;
+                let arrays = column_arrays(key_columns.len(), &rows);
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                tx.execute(&statement, &params)
+                    .await
+                    .map_err(|e| EngineError::sql(format!("deleting {} row(s) from {table}", rows.len()), e))?;
+            }
+            Group::Update(TargetOp::Update { table, key_columns, key_values, columns, values }) => {
+                let types = self.column_types(tx.client(), table).await?.clone();
+                let sql = update_sql(table, key_columns, columns, &types)?;
+                let statement = self.prepare(tx, sql).await?;
+                let texts: Vec<Option<String>> =
+                    values.iter().chain(key_values.iter()).map(Value::to_text).collect();
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                tx.execute(&statement, &params)
+                    .await
+                    .map_err(|e| EngineError::sql(format!("updating {table}"), e))?;
+            }
+            Group::Update(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn column_arrays(width: usize, rows: &[&[Value]]) -> Vec<Vec<Option<String>>> {
+    (0..width).map(|i| rows.iter().map(|r| r[i].to_text()).collect()).collect()
+}
+
+fn sql_type<'a>(types: &'a HashMap<String, String>, table: &TableName, column: &str) -> Result<&'a str, EngineError> {
+    types
+        .get(column)
+        .map(String::as_str)
+        .ok_or_else(|| EngineError::Definite(format!("target table {table} has no column {column}")))
+}
+
+fn upsert_sql(
+    table: &TableName,
+    conflict: &[String],
+    columns: &[String],
+    types: &HashMap<String, String>,
+) -> Result<String, EngineError> {
+    let names = columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let unnest = (1..=columns.len()).map(|i| format!("${i}::text[]")).collect::<Vec<_>>().join(", ");
+    let aliases = (1..=columns.len()).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ");
+    let casts = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Ok(format!("u.c{}::{}", i + 1, sql_type(types, table, c)?)))
+        .collect::<Result<Vec<_>, EngineError>>()?
+        .join(", ");
+    let conflict_list = conflict.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let updates: Vec<String> = columns
+        .iter()
+        .filter(|c| !conflict.contains(c))
+        .map(|c| format!("{0} = EXCLUDED.{0}", quote_ident(c)))
+        .collect();
+    let action = if updates.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        format!("DO UPDATE SET {}", updates.join(", "))
+    };
+    Ok(format!(
+        "INSERT INTO {} ({names}) SELECT {casts} FROM unnest({unnest}) AS u({aliases}) ON CONFLICT ({conflict_list}) {action}",
+        table.quoted()
+    ))
+}
+
+fn delete_sql(table: &TableName, keys: &[String], types: &HashMap<String, String>) -> Result<String, EngineError> {
+    let unnest = (1..=keys.len()).map(|i| format!("${i}::text[]")).collect::<Vec<_>>().join(", ");
+    let aliases = (1..=keys.len()).map(|i| format!("k{i}")).collect::<Vec<_>>().join(", ");
+    let cond = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Ok(format!("t.{} = u.k{}::{}", quote_ident(k), i + 1, sql_type(types, table, k)?)))
+        .collect::<Result<Vec<_>, EngineError>>()?
+        .join(" AND ");
+    Ok(format!(
+        "DELETE FROM {} AS t USING unnest({unnest}) AS u({aliases}) WHERE {cond}",
+        table.quoted()
+    ))
+}
+
+fn update_sql(
+    table: &TableName,
+    keys: &[String],
+    columns: &[String],
+    types: &HashMap<String, String>,
+) -> Result<String, EngineError> {
+    let sets = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Ok(format!("{} = ${}::text::{}", quote_ident(c), i + 1, sql_type(types, table, c)?)))
+        .collect::<Result<Vec<_>, EngineError>>()?
+        .join(", ");
+    let cond = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            Ok(format!("{} = ${}::text::{}", quote_ident(k), columns.len() + i + 1, sql_type(types, table, k)?))
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?
+        .join(" AND ");
+    Ok(format!("UPDATE {} SET {sets} WHERE {cond}", table.quoted()))
+}
+
+/// Groups consecutive compatible operations; a key seen twice starts a new group.
+fn group_ops(ops: &[TargetOp]) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut keys_in_group: HashSet<Vec<Option<String>>> = HashSet::new();
+    for op in ops {
+        match op {
+            TargetOp::Upsert { table, conflict_columns, columns, values } => {
+                let key: Vec<Option<String>> = conflict_columns
+                    .iter()
+                    .map(|c| columns.iter().position(|x| x == c).and_then(|i| values[i].to_text()))
+                    .collect();
+                let fits = matches!(groups.last(), Some(Group::Upsert { table: t, conflict: k, columns: c, .. })
+                    if *t == table && *k == conflict_columns.as_slice() && *c == columns.as_slice())
+                    && !keys_in_group.contains(&key);
+                if !fits {
+                    keys_in_group.clear();
+                    groups.push(Group::Upsert { table, conflict: conflict_columns, columns, rows: Vec::new() });
+                }
+                keys_in_group.insert(key);
+                if let Some(Group::Upsert { rows, .. }) = groups.last_mut() {
+                    rows.push(values);
+                }
+            }
+            TargetOp::Delete { table, key_columns, key_values } => {
+                let fits = matches!(groups.last(), Some(Group::Delete { table: t, key_columns: k, .. })
+                    if *t == table && *k == key_columns.as_slice());
+                if !fits {
+                    keys_in_group.clear();
+                    groups.push(Group::Delete { table, key_columns, rows: Vec::new() });
+                }
+                if let Some(Group::Delete { rows, .. }) = groups.last_mut() {
+                    rows.push(key_values);
+                }
+            }
+            TargetOp::Update { .. } => {
+                keys_in_group.clear();
+                groups.push(Group::Update(op));
+            }
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upsert(table: &str, id: i64, name: &str) -> TargetOp {
+        TargetOp::Upsert {
+            table: TableName::new("public", table),
+            conflict_columns: vec!["id".into()],
+            columns: vec!["id".into(), "name".into()],
+            values: vec![Value::Int(id), Value::Text(name.into())],
+        }
+    }
+
+    #[test]
+    fn groups_never_reorder_or_merge_a_key_twice() {
+        let ops = vec![
+            upsert("persons", 1, "a"),
+            upsert("persons", 2, "b"),
+            upsert("persons", 1, "a2"), // same key again: new group
+            upsert("contracts", 1, "c"),
+            upsert("persons", 3, "d"),
+        ];
+        let sizes: Vec<usize> = group_ops(&ops)
+            .iter()
+            .map(|g| match g {
+                Group::Upsert { rows, .. } => rows.len(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(sizes, vec![2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn upsert_sql_casts_and_quotes() {
+        let types: HashMap<String, String> =
+            [("id".to_string(), "uuid".to_string()), ("name".to_string(), "character varying(200)".to_string())]
+                .into();
+        let sql = upsert_sql(&TableName::new("public", "persons"), &["id".into()], &["id".into(), "name".into()], &types)
+            .unwrap();
+        assert_eq!(
+            sql,
+            "INSERT INTO \"public\".\"persons\" (\"id\", \"name\") SELECT u.c1::uuid, u.c2::character varying(200) \
+             FROM unnest($1::text[], $2::text[]) AS u(c1, c2) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\""
+        );
+        assert!(upsert_sql(&TableName::new("public", "persons"), &["id".into()], &["nope".into()], &types).is_err());
+    }
+}

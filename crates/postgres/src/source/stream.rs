@@ -1,0 +1,139 @@
+//! The replication connection: START_REPLICATION on a slot, events out, acknowledgements in.
+
+use std::time::Duration;
+
+use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
+use supra_sync_core::{Lsn, Side};
+
+use super::{HEARTBEAT_PREFIX, SourceEvent, TransactionAssembler, WATERMARK_PREFIX};
+use crate::{DbConfig, PgError};
+
+/// Where and how to stream.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// Which database this is.
+    pub side: Side,
+    /// Logical slot name.
+    pub slot: String,
+    /// Publication name.
+    pub publication: String,
+    /// Resume point: the position stored on the target with the last applied transaction.
+    pub start_lsn: Lsn,
+    /// Origins whose transactions are echoes of our own apply and must be dropped.
+    pub drop_origins: Vec<String>,
+    /// How often standby status is sent even without progress (keeps the walsender alive).
+    pub status_interval: Duration,
+}
+
+/// A running logical replication stream.
+pub struct ReplicationSource {
+    client: ReplicationClient,
+    assembler: TransactionAssembler,
+    start_lsn: Lsn,
+}
+
+fn to_wire(lsn: Lsn) -> pgwire_replication::Lsn {
+    pgwire_replication::Lsn::from_u64(lsn.0)
+}
+
+fn from_wire(lsn: pgwire_replication::Lsn) -> Lsn {
+    Lsn(lsn.as_u64())
+}
+
+impl ReplicationSource {
+    /// Connects and starts streaming from `options.start_lsn` (the server starts at the later
+    /// of that and the slot's confirmed position).
+    pub async fn start(db: &DbConfig, options: SourceOptions) -> Result<ReplicationSource, PgError> {
+        let config = ReplicationConfig::new(
+            db.host(),
+            db.user(),
+            db.password().unwrap_or_default(),
+            db.dbname(),
+            options.slot.clone(),
+            options.publication.clone(),
+        )
+        .with_port(db.port())
+        .with_start_lsn(to_wire(options.start_lsn))
+        .with_ack_lsn(to_wire(options.start_lsn))
+        .with_status_interval(options.status_interval)
+        .with_buffer_size(1024)
+        .with_application_name(format!("supra-sync {}", options.slot))
+        .with_options("-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3");
+        let client = ReplicationClient::connect(config)
+            .await
+            .map_err(|e| PgError::Replication(format!("{}: {e}", db.describe())))?;
+        Ok(ReplicationSource {
+            client,
+            assembler: TransactionAssembler::new(options.side, options.drop_origins),
+            start_lsn: options.start_lsn,
+        })
+    }
+
+    /// The next event. Transactions that committed before the start position are skipped
+    /// (the server may resend them after a crash). Returns `Ok(None)` when the stream ended.
+    pub async fn next(&mut self) -> Result<Option<SourceEvent>, PgError> {
+        loop {
+            let event = self
+                .client
+                .recv()
+                .await
+                .map_err(|e| PgError::Replication(e.to_string()))?;
+            let Some(event) = event else { return Ok(None) };
+            match event {
+                ReplicationEvent::Begin { xid, commit_time_micros, .. } => {
+                    self.assembler.begin(xid, commit_time_micros);
+                }
+                ReplicationEvent::XLogData { data, .. } => {
+                    let message = supra_sync_pgoutput::decode_bytes(data)
+                        .map_err(|e| PgError::Decode(e.to_string()))?;
+                    self.assembler.data(message)?;
+                }
+                ReplicationEvent::Commit { lsn, end_lsn, .. } => {
+                    let event = self.assembler.commit(from_wire(lsn), from_wire(end_lsn))?;
+                    if let SourceEvent::Transaction(tx) = &event {
+                        if tx.commit_lsn < self.start_lsn {
+                            continue;
+                        }
+                    }
+                    return Ok(Some(event));
+                }
+                ReplicationEvent::Message { transactional: false, lsn, prefix, content }
+                    if prefix == WATERMARK_PREFIX =>
+                {
+                    let lsn = from_wire(lsn);
+                    if lsn < self.start_lsn {
+                        continue;
+                    }
+                    return Ok(Some(SourceEvent::Watermark {
+                        lsn,
+                        content: String::from_utf8_lossy(&content).into_owned(),
+                    }));
+                }
+                ReplicationEvent::Message { transactional: false, lsn, prefix, .. }
+                    if prefix == HEARTBEAT_PREFIX && !self.assembler.in_transaction() =>
+                {
+                    return Ok(Some(SourceEvent::Idle { wal_end: from_wire(lsn) }));
+                }
+                ReplicationEvent::Message { .. } => {}
+                ReplicationEvent::KeepAlive { wal_end, .. } => {
+                    if !self.assembler.in_transaction() {
+                        return Ok(Some(SourceEvent::Idle { wal_end: from_wire(wal_end) }));
+                    }
+                }
+                ReplicationEvent::StoppedAt { .. } => return Ok(None),
+            }
+        }
+    }
+
+    /// Tells the server that everything up to `lsn` is durable on the target, so the slot may
+    /// release that WAL. Call only after the target transaction holding those changes
+    /// committed.
+    pub fn acknowledge(&self, lsn: Lsn) {
+        self.client.update_applied_lsn(to_wire(lsn));
+    }
+
+    /// Stops the stream, sending a final acknowledgement.
+    pub async fn shutdown(mut self) -> Result<(), PgError> {
+        self.client.shutdown().await.map_err(|e| PgError::Replication(e.to_string()))
+    }
+}
