@@ -246,19 +246,36 @@ pub(crate) fn compile_src(
     (errors.is_empty() && !var_failed).then_some(out)
 }
 
-/// Column types per source for a live check; `None` for the pure check.
-pub(crate) struct Typing<'a> {
-    pub(crate) columns: &'a dyn Fn(usize, &str) -> Option<Option<PgType>>,
-    pub(crate) known: &'a dyn Fn(usize) -> Vec<String>,
+/// Column types of live tables, for the catalog check.
+pub(crate) trait ColumnTypes {
+    /// `None`: the table has no such column; `Some(None)`: it exists, type unknown (or the
+    /// table itself is missing, which is reported once, elsewhere).
+    fn column(&self, table: &TableName, column: &str) -> Option<Option<PgType>>;
+    /// All column names of a table.
+    fn columns(&self, table: &TableName) -> Vec<String>;
 }
 
-/// Compiles one entity. `entities` are all entity names of the set (for `ref()` checks).
+/// Typing of one scope: the tables of its sources.
+struct Typed<'a> {
+    types: &'a dyn ColumnTypes,
+    tables: Vec<TableName>,
+}
+
+impl Typed<'_> {
+    fn column(&self, src: usize, column: &str) -> Option<Option<PgType>> {
+        self.types.column(&self.tables[src], column)
+    }
+    fn known(&self, src: usize) -> Vec<String> {
+        self.types.columns(&self.tables[src])
+    }
+}
+
+/// Compiles one entity. `entities` are all entity names of the set (for `ref()` checks);
+/// `types`, when given, checks column references against live catalogs.
 pub(crate) fn build(
     spec: &EntitySpec,
     entities: &[String],
-    forward_typing: Option<&Typing<'_>>,
-    reverse_typing: Option<&Typing<'_>>,
-    child_typing: Option<&dyn Fn(usize) -> Option<Typing<'static>>>,
+    types: Option<&dyn ColumnTypes>,
     diags: &mut Diagnostics,
 ) -> Option<EntityMapping> {
     let f = &spec.file;
@@ -275,13 +292,19 @@ pub(crate) fn build(
     }
     let mut slots = Slots::with_sources(qualifiers.len());
     let key_slots: Vec<usize> = spec.legacy_key.iter().map(|k| slots.slot(0, k)).collect();
+    let fwd_typed = types.map(|t| Typed {
+        types: t,
+        tables: std::iter::once(legacy_table.clone()).chain(f.joins.iter().map(|j| TableName::parse(&j.table))).collect(),
+    });
+    let fwd_col = |s: usize, c: &str| fwd_typed.as_ref().and_then(|t| t.column(s, c));
+    let fwd_known = |s: usize| fwd_typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
     let scope = Scope {
         qualifiers: qualifiers.clone(),
         tables: tables.clone(),
         entities: Some(entities),
         reverse: false,
-        columns: forward_typing.map(|t| t.columns),
-        known: forward_typing.map(|t| t.known),
+        columns: types.map(|_| &fwd_col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
+        known: types.map(|_| &fwd_known as &dyn Fn(usize) -> Vec<String>),
     };
     let mut compile_columns = |cols: &[ColumnSpec], scope: &Scope<'_>, slots: &mut Slots, diags: &mut Diagnostics| {
         cols.iter()
@@ -335,14 +358,17 @@ pub(crate) fn build(
         .enumerate()
         .map(|(i, c)| {
             let table = TableName::parse(&c.table);
-            let typing = child_typing.and_then(|t| t(i));
+            let _ = i;
+            let typed = types.map(|t| Typed { types: t, tables: vec![table.clone()] });
+            let col = |s: usize, c: &str| typed.as_ref().and_then(|t| t.column(s, c));
+            let known = |s: usize| typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
             let cscope = Scope {
                 qualifiers: vec![vec![table.name.clone()]],
                 tables: vec![table.to_string()],
                 entities: Some(entities),
                 reverse: false,
-                columns: typing.as_ref().map(|t| t.columns),
-                known: typing.as_ref().map(|t| t.known),
+                columns: types.map(|_| &col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
+                known: types.map(|_| &known as &dyn Fn(usize) -> Vec<String>),
             };
             let mut cslots = Slots::with_sources(1);
             for (cc, _) in &c.on {
@@ -377,13 +403,16 @@ pub(crate) fn build(
 
     let reverse = f.reverse.as_ref().map(|cols| {
         let supra = TableName::parse(&f.supra_table);
+        let typed = types.map(|t| Typed { types: t, tables: vec![supra.clone()] });
+        let col = |s: usize, c: &str| typed.as_ref().and_then(|t| t.column(s, c));
+        let known = |s: usize| typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
         let rscope = Scope {
             qualifiers: vec![vec![supra.name.clone()]],
             tables: vec![supra.to_string()],
             entities: Some(entities),
             reverse: true,
-            columns: reverse_typing.map(|t| t.columns),
-            known: reverse_typing.map(|t| t.known),
+            columns: types.map(|_| &col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
+            known: types.map(|_| &known as &dyn Fn(usize) -> Vec<String>),
         };
         let mut rslots = Slots::with_sources(1);
         let id_slot = rslots.slot(0, &f.supra_id_column);

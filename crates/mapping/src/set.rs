@@ -53,7 +53,7 @@ impl MappingSet {
         let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         let mut built: Vec<EntityMapping> = specs
             .iter()
-            .filter_map(|s| build(s, &names, None, None, None, &mut diags))
+            .filter_map(|s| build(s, &names, None, &mut diags))
             .collect();
         let deps: Vec<(String, Vec<String>)> =
             built.iter().map(|e| (e.name.clone(), e.depends_on.clone())).collect();
