@@ -65,7 +65,15 @@ pub(crate) fn plan(
                         ),
                     ));
                 }
-                Some(&stored) => stored.min(high),
+                Some(&stored) if stored > high => {
+                    return Err(KafkaError::definite(
+                        format!("stored offset {stored} of {topic}[{p}] is past its end ({high})"),
+                        Some(
+                            "the topic was deleted and recreated since the last replay; replay it from the start into an empty target",
+                        ),
+                    ));
+                }
+                Some(&stored) => stored,
                 None => match config.start {
                     StartFrom::Earliest => low,
                     StartFrom::Timestamp(ts) => {

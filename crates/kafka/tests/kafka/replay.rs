@@ -321,3 +321,27 @@ async fn an_empty_topic_with_until_returns_at_once() {
     .unwrap();
     assert_eq!(summary.progress.messages, 0);
 }
+
+#[tokio::test]
+async fn stored_offsets_past_the_end_are_refused() {
+    let cluster = cluster(1);
+    let mut c = config(&cluster.bootstrap_servers());
+    c.stored_offsets.insert((PERSONA_TOPIC.into(), 0), 50);
+    let err = replay::run(c, |_| async { Ok::<_, std::convert::Infallible>(()) }, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KafkaError::Definite { .. }), "{err:?}");
+    assert!(err.to_string().contains("past its end"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_topic_is_a_definite_error() {
+    let cluster = cluster(1);
+    let mut c = config(&cluster.bootstrap_servers());
+    c.topics = vec!["aquacis.cf_quere_pro.no_such_table".into()];
+    c.metadata_timeout = Duration::from_secs(5);
+    let err = replay::run(c, |_| async { Ok::<_, std::convert::Infallible>(()) }, |_| {})
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient(), "{err:?}");
+}
