@@ -327,9 +327,13 @@ async fn stored_offsets_past_the_end_are_refused() {
     let cluster = cluster(1);
     let mut c = config(&cluster.bootstrap_servers());
     c.stored_offsets.insert((PERSONA_TOPIC.into(), 0), 50);
-    let err = replay::run(c, |_| async { Ok::<_, std::convert::Infallible>(()) }, |_| {})
-        .await
-        .unwrap_err();
+    let err = replay::run(
+        c,
+        |_| async { Ok::<_, std::convert::Infallible>(()) },
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, KafkaError::Definite { .. }), "{err:?}");
     assert!(err.to_string().contains("past its end"), "{err}");
 }
@@ -340,8 +344,12 @@ async fn a_missing_topic_is_a_definite_error() {
     let mut c = config(&cluster.bootstrap_servers());
     c.topics = vec!["aquacis.cf_quere_pro.no_such_table".into()];
     c.metadata_timeout = Duration::from_secs(5);
-    let err = replay::run(c, |_| async { Ok::<_, std::convert::Infallible>(()) }, |_| {})
-        .await
-        .unwrap_err();
+    let err = replay::run(
+        c,
+        |_| async { Ok::<_, std::convert::Infallible>(()) },
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(!err.is_transient(), "{err:?}");
 }
