@@ -63,6 +63,8 @@ pub struct Catalog {
     pub tables: HashMap<TableName, CatalogTable>,
     /// Sequences found.
     pub sequences: Vec<TableName>,
+    /// Every table of the schemas looked at (for "did you mean" hints).
+    pub all_tables: Vec<TableName>,
 }
 
 const COLUMNS_SQL: &str = "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
@@ -126,6 +128,17 @@ impl Catalog {
             }
             out.tables.insert(t.clone(), table);
         }
+        let mut schemas: Vec<String> = tables.iter().map(|t| t.schema.clone()).collect();
+        schemas.sort();
+        schemas.dedup();
+        let names = client
+            .query(
+                "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'f')",
+                &[&schemas],
+            )
+            .await?;
+        out.all_tables = names.iter().map(|r| TableName::new(r.get::<_, String>(0), r.get::<_, String>(1))).collect();
         for s in sequences {
             if !client.query(SEQUENCE_SQL, &[&s.schema, &s.name]).await?.is_empty() {
                 out.sequences.push(s.clone());
@@ -184,7 +197,7 @@ impl<'a> Checker<'a> {
         match cat.tables.get(t) {
             Some(found) => Some(found),
             None => {
-                let names: Vec<String> = cat.tables.keys().filter(|k| k.schema == t.schema).map(|k| k.name.clone()).collect();
+                let names: Vec<String> = cat.all_tables.iter().filter(|k| k.schema == t.schema).map(|k| k.name.clone()).collect();
                 self.push(e, loc, field, format!("unknown {side} table {t}"), did_you_mean(&t.name, names.iter().map(String::as_str)));
                 None
             }

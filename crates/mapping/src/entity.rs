@@ -450,7 +450,8 @@ pub(crate) fn build(
     let mut supra_tables = vec![TableName::parse(&f.supra_table)];
     supra_tables.extend(also.iter().map(|a| a.table.clone()));
 
-    if diags.len() != before {
+    // The live check wants the types of whatever compiled, even next to errors.
+    if diags.len() != before && types.is_none() {
         return None;
     }
     Some(EntityMapping {
