@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::book::{self, LogRow, LogStatus, MappingRow, ParkedRow};
 use crate::reader::RowReader;
+use crate::snapshot::{Chunk, EntityProgress, record_progress};
 use crate::write::TargetWriter;
 use crate::{EngineError, raw};
 
@@ -85,6 +86,10 @@ pub struct Applier {
     tenant_id: Uuid,
     parked_keys: HashSet<(String, String)>,
     range_next: HashMap<String, i64>,
+    /// Snapshot progress to record in the next target transaction.
+    pending_progress: Option<(EntityProgress, bool, Lsn)>,
+    /// Parked change ids to delete in the next target transaction.
+    pending_unpark: Vec<i64>,
 }
 
 impl Applier {
@@ -102,15 +107,22 @@ impl Applier {
         target
             .query("SELECT pg_replication_origin_session_setup($1)", &[&origin])
             .await
-            .map_err(|e| EngineError::sql(format!("attaching to replication origin {origin}"), e))?;
+            .map_err(|e| {
+                EngineError::sql(format!("attaching to replication origin {origin}"), e)
+            })?;
         let tenant_id = book::tenant_id(book.as_ref().unwrap_or(&target), &opts.tenant).await?;
         let source = RowReader::new(source).await?;
         if opts.source == Side::Supra {
             source
                 .client()
-                .execute("SELECT set_config('app.current_tenant', $1, false)", &[&tenant_id.to_string()])
+                .execute(
+                    "SELECT set_config('app.current_tenant', $1, false)",
+                    &[&tenant_id.to_string()],
+                )
                 .await
-                .map_err(|e| EngineError::sql("setting the tenant context on the SUPRA reader", e))?;
+                .map_err(|e| {
+                    EngineError::sql("setting the tenant context on the SUPRA reader", e)
+                })?;
         }
         let bookkeeping = book.as_ref().unwrap_or(&target);
         let parked_keys = bookkeeping
@@ -133,6 +145,8 @@ impl Applier {
             tenant_id,
             parked_keys,
             range_next: HashMap::new(),
+            pending_progress: None,
+            pending_unpark: Vec::new(),
         })
     }
 
@@ -143,7 +157,9 @@ impl Applier {
     /// Applies `batch` (non-empty, in commit order) in one target transaction and returns
     /// what happened. Transient errors are returned for the caller to retry the same batch.
     pub async fn apply(&mut self, batch: &[Transaction]) -> Result<BatchSummary, EngineError> {
-        let last = batch.last().ok_or_else(|| EngineError::Definite("empty batch".into()))?;
+        let last = batch
+            .last()
+            .ok_or_else(|| EngineError::Definite("empty batch".into()))?;
         let (end_lsn, commit_ts) = (last.end_lsn, last.commit_ts);
         let mut plans = Vec::new();
         self.plan_batch(batch, &mut plans).await?;
@@ -165,7 +181,10 @@ impl Applier {
             }
             Err(e) => return Err(e),
         }
-        let mut summary = BatchSummary { end_lsn, ..BatchSummary::default() };
+        let mut summary = BatchSummary {
+            end_lsn,
+            ..BatchSummary::default()
+        };
         for p in &plans {
             match p.log.status {
                 LogStatus::Applied => summary.applied += 1,
@@ -175,7 +194,8 @@ impl Applier {
             }
             if p.parked.is_some() {
                 summary.parked += 1;
-                self.parked_keys.insert((p.log.entity.clone(), p.log.entity_id.clone()));
+                self.parked_keys
+                    .insert((p.log.entity.clone(), p.log.entity_id.clone()));
             }
         }
         Ok(summary)
@@ -202,9 +222,12 @@ impl Applier {
             .await
             .map_err(|e| EngineError::sql("starting the target transaction", e))?;
         if !reverse {
-            tx.execute("SELECT set_config('app.current_tenant', $1, true)", &[&self.tenant_id.to_string()])
-                .await
-                .map_err(|e| EngineError::sql("setting the tenant context", e))?;
+            tx.execute(
+                "SELECT set_config('app.current_tenant', $1, true)",
+                &[&self.tenant_id.to_string()],
+            )
+            .await
+            .map_err(|e| EngineError::sql("setting the tenant context", e))?;
         }
         tx.execute(
             "SELECT pg_replication_origin_xact_setup($1::text::pg_lsn, $2)",
@@ -220,10 +243,14 @@ impl Applier {
                 self.writer.execute(&tx, &plan.ops).await?;
                 continue;
             }
-            tx.batch_execute("SAVEPOINT change").await.map_err(|e| EngineError::sql("savepoint", e))?;
+            tx.batch_execute("SAVEPOINT change")
+                .await
+                .map_err(|e| EngineError::sql("savepoint", e))?;
             match self.writer.execute(&tx, &plan.ops).await {
                 Ok(()) => {
-                    tx.batch_execute("RELEASE SAVEPOINT change").await.map_err(|e| EngineError::sql("savepoint", e))?;
+                    tx.batch_execute("RELEASE SAVEPOINT change")
+                        .await
+                        .map_err(|e| EngineError::sql("savepoint", e))?;
                 }
                 Err(e) if !e.is_transient() => {
                     tx.batch_execute("ROLLBACK TO SAVEPOINT change")
@@ -248,7 +275,29 @@ impl Applier {
             let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
             book::write_parked(&tx, &parked).await?;
         }
-        tx.commit().await.map_err(|e| EngineError::sql("committing the target transaction", e))?;
+        if let Some((progress, done, lsn)) = &self.pending_progress {
+            record_progress(&tx, progress, *done, *lsn).await?;
+        }
+        if !reverse && !self.pending_unpark.is_empty() {
+            tx.execute(
+                "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
+                &[&self.pending_unpark],
+            )
+            .await
+            .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| EngineError::sql("committing the target transaction", e))?;
+        if reverse && !self.pending_unpark.is_empty() {
+            self.bookkeeping()
+                .execute(
+                    "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
+                    &[&self.pending_unpark],
+                )
+                .await
+                .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
+        }
         if reverse {
             let book = self.bookkeeping();
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
@@ -262,13 +311,115 @@ impl Applier {
         Ok(())
     }
 
-    async fn plan_batch(&mut self, batch: &[Transaction], plans: &mut Vec<Planned>) -> Result<(), EngineError> {
+    /// Applies the surviving rows of a snapshot chunk at its HIGH watermark, recording the
+    /// entity's progress in the same target transaction.
+    pub async fn apply_snapshot_chunk(
+        &mut self,
+        chunk: &Chunk,
+        before: &EntityProgress,
+        high_lsn: Lsn,
+    ) -> Result<(BatchSummary, EntityProgress), EngineError> {
+        let changes = chunk
+            .surviving_rows()
+            .into_iter()
+            .map(|row| Change {
+                op: ChangeOp::Insert,
+                table: chunk.table.clone(),
+                old: None,
+                new: Some(row),
+            })
+            .collect();
+        let tx = Transaction {
+            side: self.opts.source,
+            xid: 0,
+            commit_lsn: high_lsn,
+            end_lsn: Lsn(high_lsn.0 + 1),
+            commit_ts: Utc::now(),
+            origin: None,
+            changes,
+        };
+        let progress = chunk.progress(before);
+        self.pending_progress = Some((progress.clone(), chunk.last, high_lsn));
+        let result = self.apply(std::slice::from_ref(&tx)).await;
+        self.pending_progress = None;
+        Ok((result?, progress))
+    }
+
+    /// True when some changes wait for references to be mapped.
+    pub fn has_parked(&self) -> bool {
+        !self.parked_keys.is_empty()
+    }
+
+    /// Re-applies parked changes whose awaited reference is now mapped (all parked changes of
+    /// those rows, in their original order), at position `at`. Returns how many were retried.
+    pub async fn retry_parked(&mut self, at: Lsn) -> Result<usize, EngineError> {
+        let rows = self
+            .bookkeeping()
+            .query(
+                "SELECT p.id, p.raw_change::text, p.entity_type::text, p.entity_id::text,
+                        COALESCE(p.source_lsn, '0/0')::text, COALESCE(p.source_commit_ts, now())
+                   FROM supra_sync.parked_changes p
+                  WHERE p.direction = $1
+                    AND (p.entity_type, p.entity_id) IN (
+                        SELECT q.entity_type, q.entity_id FROM supra_sync.parked_changes q
+                          JOIN supra_sync.sync_mappings m
+                            ON m.entity_type = q.waiting_for_entity
+                           AND (m.legacy_id = q.waiting_for_id OR m.supra_id::text = q.waiting_for_id)
+                         WHERE q.direction = $1)
+                  ORDER BY p.id
+                  LIMIT 5000",
+                &[&self.opts.source.direction()],
+            )
+            .await
+            .map_err(|e| EngineError::sql("reading parked changes", e))?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut batch: Vec<Transaction> = Vec::new();
+        let mut ids = Vec::new();
+        for r in &rows {
+            let raw: String = r.get(1);
+            let value: serde_json::Value = serde_json::from_str(&raw).map_err(|e| {
+                EngineError::Definite(format!(
+                    "parked change {} is not JSON: {e}",
+                    r.get::<_, i64>(0)
+                ))
+            })?;
+            let change = raw::decode(&value).map_err(|e| EngineError::Definite(e.to_string()))?;
+            self.parked_keys
+                .remove(&(r.get::<_, String>(2), r.get::<_, String>(3)));
+            let lsn: Lsn = r.get::<_, String>(4).parse().unwrap_or(Lsn::ZERO);
+            ids.push(r.get::<_, i64>(0));
+            batch.push(Transaction {
+                side: self.opts.source,
+                xid: 0,
+                commit_lsn: lsn,
+                end_lsn: at,
+                commit_ts: r.get(5),
+                origin: None,
+                changes: vec![change],
+            });
+        }
+        self.pending_unpark = ids;
+        let result = self.apply(&batch).await;
+        self.pending_unpark.clear();
+        result?;
+        Ok(rows.len())
+    }
+
+    async fn plan_batch(
+        &mut self,
+        batch: &[Transaction],
+        plans: &mut Vec<Planned>,
+    ) -> Result<(), EngineError> {
         let mut known: HashMap<(String, String), Uuid> = self.prefetch_identities(batch).await?;
         for tx in batch {
             for change in &tx.changes {
                 let routes = self.mappings.routes_for(tx.side, &change.table);
                 for route in routes {
-                    let plan = self.plan_change(tx, change, &route.entity, route.role, &mut known).await?;
+                    let plan = self
+                        .plan_change(tx, change, &route.entity, route.role, &mut known)
+                        .await?;
                     plans.push(plan);
                 }
             }
@@ -291,7 +442,9 @@ impl Applier {
                     if route.role != Role::Primary {
                         continue;
                     }
-                    let Some(entity) = self.mappings.entity(&route.entity) else { continue };
+                    let Some(entity) = self.mappings.entity(&route.entity) else {
+                        continue;
+                    };
                     for row in [&change.old, &change.new].into_iter().flatten() {
                         wanted.push((entity.name().to_string(), row.key_text()));
                         if change.op != ChangeOp::Delete {
@@ -317,9 +470,9 @@ impl Applier {
         known: &mut HashMap<(String, String), Uuid>,
     ) -> Result<Planned, EngineError> {
         let mappings = self.mappings.clone();
-        let entity = mappings
-            .entity(entity_name)
-            .ok_or_else(|| EngineError::Definite(format!("route to unknown entity {entity_name}")))?;
+        let entity = mappings.entity(entity_name).ok_or_else(|| {
+            EngineError::Definite(format!("route to unknown entity {entity_name}"))
+        })?;
         let key = change.identity().map(Row::key_text).unwrap_or_default();
         let mut planned = Planned {
             ops: Vec::new(),
@@ -342,16 +495,23 @@ impl Applier {
             rekey: None,
         };
         let result = match tx.side {
-            Side::Legacy => self.plan_forward(tx, change, entity, role, known, &mut planned).await,
+            Side::Legacy => {
+                self.plan_forward(tx, change, entity, role, known, &mut planned)
+                    .await
+            }
             Side::Supra => self.plan_reverse(tx, change, entity, &mut planned).await,
         };
         match result {
             Ok(()) => {}
-            Err(Outcome::Park { entity: wait_entity, key: wait_key }) => {
+            Err(Outcome::Park {
+                entity: wait_entity,
+                key: wait_key,
+            }) => {
                 planned.ops.clear();
                 planned.mappings.clear();
                 planned.log.status = LogStatus::Skipped;
-                planned.log.error = Some(format!("parked until {wait_entity} {wait_key} is synced"));
+                planned.log.error =
+                    Some(format!("parked until {wait_entity} {wait_key} is synced"));
                 planned.parked = Some(ParkedRow {
                     entity: entity_name.to_string(),
                     entity_id: planned.log.entity_id.clone(),
@@ -410,7 +570,10 @@ impl Applier {
                     return Ok(());
                 }
                 _ => {
-                    let new = change.new.clone().ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
+                    let new = change
+                        .new
+                        .clone()
+                        .ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
                     if change.changes_key() {
                         let old_key = change.old.as_ref().map(Row::key_text).unwrap_or_default();
                         let new_key = new.key_text();
@@ -420,17 +583,25 @@ impl Applier {
                         }
                     }
                     if new.values.contains(&Value::Unchanged) {
-                        self.full_row(&new).await?.ok_or_else(|| Outcome::Skip("row no longer exists at the source".into()))?
+                        self.full_row(&new).await?.ok_or_else(|| {
+                            Outcome::Skip("row no longer exists at the source".into())
+                        })?
                     } else {
                         new
                     }
                 }
             },
             Role::Secondary | Role::Child => {
-                let image = change.new.as_ref().or(change.old.as_ref()).ok_or_else(|| Outcome::Skip("no row image".into()))?;
+                let image = change
+                    .new
+                    .as_ref()
+                    .or(change.old.as_ref())
+                    .ok_or_else(|| Outcome::Skip("no row image".into()))?;
                 let needs = entity.forward_needs(role, image);
                 let Some((_, parent_key)) = needs.parent else {
-                    return Err(Outcome::Skip("the parent row cannot be identified from this image".into()));
+                    return Err(Outcome::Skip(
+                        "the parent row cannot be identified from this image".into(),
+                    ));
                 };
                 planned.log.entity_id = parent_key.clone();
                 let key_values = parse_key_text(&parent_key);
@@ -441,7 +612,11 @@ impl Applier {
                     .map_err(Outcome::Engine)?;
                 match parent {
                     Some(row) => row,
-                    None => return Err(Outcome::Skip("the parent row does not exist at the source".into())),
+                    None => {
+                        return Err(Outcome::Skip(
+                            "the parent row does not exist at the source".into(),
+                        ));
+                    }
                 }
             }
         };
@@ -458,12 +633,23 @@ impl Applier {
             }
         }
         for f in &needs.secondary {
-            let rows = self.source.fetch(&f.table, &f.key).await.map_err(Outcome::Engine)?;
+            let rows = self
+                .source
+                .fetch(&f.table, &f.key)
+                .await
+                .map_err(Outcome::Engine)?;
             ctx.secondary.insert(f.table.clone(), rows);
         }
         for f in &needs.children {
-            let rows = self.source.fetch(&f.table, &f.key).await.map_err(Outcome::Engine)?;
-            ctx.children.entry(f.table.clone()).or_default().extend(rows);
+            let rows = self
+                .source
+                .fetch(&f.table, &f.key)
+                .await
+                .map_err(Outcome::Engine)?;
+            ctx.children
+                .entry(f.table.clone())
+                .or_default()
+                .extend(rows);
         }
         let existing = known.get(&(name.clone(), key.clone())).copied();
         let id = existing.unwrap_or_else(|| mint_supra_id(&name, &key));
@@ -486,7 +672,11 @@ impl Applier {
 
     /// A legacy TRUNCATE: `refuse` logs it as failed and leaves SUPRA alone; `propagate`
     /// deletes every SUPRA row mapped to the entity.
-    async fn plan_truncate(&self, entity: &EntityMapping, planned: &mut Planned) -> Result<(), Outcome> {
+    async fn plan_truncate(
+        &self,
+        entity: &EntityMapping,
+        planned: &mut Planned,
+    ) -> Result<(), Outcome> {
         planned.log.entity_id = "*".into();
         if entity.truncate_policy() == TruncatePolicy::Refuse {
             return Err(Outcome::Fail(format!(
@@ -507,14 +697,19 @@ impl Applier {
             let mut ctx = ResolvedContext::new(self.tenant_id, Utc::now());
             ctx.supra_id = Some(id);
             ctx.add_mapping(entity.name(), &key, id);
-            planned.ops.extend(entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?);
+            planned
+                .ops
+                .extend(entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?);
         }
         Ok(())
     }
 
     async fn full_row(&mut self, image: &Row) -> Result<Option<Row>, Outcome> {
         let key: Vec<Value> = image.key_values().into_iter().cloned().collect();
-        self.source.fetch_by_key(&image.schema.table, &key).await.map_err(Outcome::Engine)
+        self.source
+            .fetch_by_key(&image.schema.table, &key)
+            .await
+            .map_err(Outcome::Engine)
     }
 
     async fn plan_reverse(
@@ -528,10 +723,17 @@ impl Applier {
             return Err(Outcome::Skip("entity is not bidirectional".into()));
         }
         let name = entity.name().to_string();
-        let image = change.identity().ok_or_else(|| Outcome::Skip("no row image".into()))?;
+        let image = change
+            .identity()
+            .ok_or_else(|| Outcome::Skip("no row image".into()))?;
         let supra_id = match image.get(entity.supra_id_column()) {
             Some(Value::Uuid(u)) => *u,
-            _ => return Err(Outcome::Fail(format!("SUPRA row has no {} uuid", entity.supra_id_column()))),
+            _ => {
+                return Err(Outcome::Fail(format!(
+                    "SUPRA row has no {} uuid",
+                    entity.supra_id_column()
+                )));
+            }
         };
         planned.log.supra_id = Some(supra_id);
         let existing = book::legacy_ids(self.bookkeeping(), &[(name.clone(), supra_id)])
@@ -539,11 +741,15 @@ impl Applier {
             .map_err(Outcome::Engine)?
             .remove(&(name.clone(), supra_id));
         if change.op == ChangeOp::Truncate {
-            return Err(Outcome::Fail("TRUNCATE on SUPRA is never propagated to legacy".into()));
+            return Err(Outcome::Fail(
+                "TRUNCATE on SUPRA is never propagated to legacy".into(),
+            ));
         }
         if change.op == ChangeOp::Delete {
             let Some(legacy_key) = existing else {
-                return Err(Outcome::Skip("no legacy row is mapped to this SUPRA row".into()));
+                return Err(Outcome::Skip(
+                    "no legacy row is mapped to this SUPRA row".into(),
+                ));
             };
             planned.log.entity_id = legacy_key.clone();
             planned.ops = vec![TargetOp::Delete {
@@ -553,21 +759,39 @@ impl Applier {
             }];
             return Ok(());
         }
-        let mut row = change.new.clone().ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
+        let mut row = change
+            .new
+            .clone()
+            .ok_or_else(|| Outcome::Fail("change without a new image".into()))?;
         if row.values.contains(&Value::Unchanged) {
-            row = self.full_row(&row).await?.ok_or_else(|| Outcome::Skip("row no longer exists in SUPRA".into()))?;
+            row = self
+                .full_row(&row)
+                .await?
+                .ok_or_else(|| Outcome::Skip("row no longer exists in SUPRA".into()))?;
         }
         let legacy_key = match existing {
             Some(k) => k,
             None => self.allocate_legacy_id(entity).await?,
         };
         planned.log.entity_id = legacy_key.clone();
-        if self.parked_keys.contains(&(name.clone(), legacy_key.clone())) {
-            return Err(Outcome::Park { entity: name, key: legacy_key });
+        if self
+            .parked_keys
+            .contains(&(name.clone(), legacy_key.clone()))
+        {
+            return Err(Outcome::Park {
+                entity: name,
+                key: legacy_key,
+            });
         }
         let needs = entity.reverse_needs(&row);
-        let refs: Vec<(String, Uuid)> = needs.reverse_refs.iter().map(|r| (r.entity.clone(), r.supra_id)).collect();
-        let found = book::legacy_ids(self.bookkeeping(), &refs).await.map_err(Outcome::Engine)?;
+        let refs: Vec<(String, Uuid)> = needs
+            .reverse_refs
+            .iter()
+            .map(|r| (r.entity.clone(), r.supra_id))
+            .collect();
+        let found = book::legacy_ids(self.bookkeeping(), &refs)
+            .await
+            .map_err(Outcome::Engine)?;
         let mut ctx = ResolvedContext::new(self.tenant_id, tx.commit_ts);
         for ((e, id), k) in &found {
             ctx.add_mapping(e, k, *id);
@@ -608,11 +832,16 @@ impl Applier {
                             k = supra_sync_core::quote_ident(&key_col),
                             t = entity.legacy_table().quoted()
                         );
-                        let row = self
-                            .target
-                            .query_one(&sql, &[start, end])
-                            .await
-                            .map_err(|e| Outcome::Engine(EngineError::sql("reading the reserved id range", e)))?;
+                        let row =
+                            self.target
+                                .query_one(&sql, &[start, end])
+                                .await
+                                .map_err(|e| {
+                                    Outcome::Engine(EngineError::sql(
+                                        "reading the reserved id range",
+                                        e,
+                                    ))
+                                })?;
                         row.get::<_, i64>(0)
                     }
                 };
@@ -644,8 +873,14 @@ enum Outcome {
 impl Outcome {
     fn eval(e: EvalError) -> Outcome {
         match e {
-            EvalError::MissingReference { entity, legacy_key } => Outcome::Park { entity, key: legacy_key },
-            EvalError::MissingLegacyId { entity, supra_id } => Outcome::Park { entity, key: supra_id.to_string() },
+            EvalError::MissingReference { entity, legacy_key } => Outcome::Park {
+                entity,
+                key: legacy_key,
+            },
+            EvalError::MissingLegacyId { entity, supra_id } => Outcome::Park {
+                entity,
+                key: supra_id.to_string(),
+            },
             other => Outcome::Fail(other.to_string()),
         }
     }
@@ -655,7 +890,8 @@ impl Outcome {
 /// for composite keys.
 pub fn parse_key_text(key: &str) -> Vec<Value> {
     if key.starts_with('[') {
-        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(key) {
+        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(key)
+        {
             return items
                 .into_iter()
                 .map(|i| match i {

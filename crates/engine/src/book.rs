@@ -114,7 +114,8 @@ pub async fn supra_ids<C: GenericClient>(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let (entities, ids): (Vec<&str>, Vec<&str>) = keys.iter().map(|(e, k)| (e.as_str(), k.as_str())).unzip();
+    let (entities, ids): (Vec<&str>, Vec<&str>) =
+        keys.iter().map(|(e, k)| (e.as_str(), k.as_str())).unzip();
     let rows = client
         .query(
             "SELECT m.entity_type::text, m.legacy_id::text, m.supra_id
@@ -124,7 +125,10 @@ pub async fn supra_ids<C: GenericClient>(
         )
         .await
         .map_err(|e| EngineError::sql("looking up sync_mappings", e))?;
-    Ok(rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect())
 }
 
 /// Looks up legacy ids for `(entity, supra_id)` pairs.
@@ -135,7 +139,8 @@ pub async fn legacy_ids<C: GenericClient>(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let (entities, ids): (Vec<&str>, Vec<Uuid>) = keys.iter().map(|(e, k)| (e.as_str(), *k)).unzip();
+    let (entities, ids): (Vec<&str>, Vec<Uuid>) =
+        keys.iter().map(|(e, k)| (e.as_str(), *k)).unzip();
     let rows = client
         .query(
             "SELECT m.entity_type::text, m.supra_id, m.legacy_id::text
@@ -145,11 +150,17 @@ pub async fn legacy_ids<C: GenericClient>(
         )
         .await
         .map_err(|e| EngineError::sql("looking up sync_mappings", e))?;
-    Ok(rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect())
 }
 
 /// Records identities (insert or refresh the per-side version info).
-pub async fn write_mappings<C: GenericClient>(client: &C, rows: &[MappingRow]) -> Result<(), EngineError> {
+pub async fn write_mappings<C: GenericClient>(
+    client: &C,
+    rows: &[MappingRow],
+) -> Result<(), EngineError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -224,7 +235,10 @@ pub async fn write_log<C: GenericClient>(client: &C, rows: &[LogRow]) -> Result<
     let supra: Vec<Option<Uuid>> = rows.iter().map(|r| r.supra_id).collect();
     let direction: Vec<&str> = rows.iter().map(|r| r.source.direction()).collect();
     let op: Vec<&str> = rows.iter().map(|r| r.operation).collect();
-    let diff: Vec<Option<String>> = rows.iter().map(|r| r.diff.as_ref().map(Json::to_string)).collect();
+    let diff: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| r.diff.as_ref().map(Json::to_string))
+        .collect();
     let raw: Vec<String> = rows.iter().map(|r| r.raw.to_string()).collect();
     let status: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
     let error: Vec<Option<&str>> = rows.iter().map(|r| r.error.as_deref()).collect();
@@ -248,7 +262,10 @@ pub async fn write_log<C: GenericClient>(client: &C, rows: &[LogRow]) -> Result<
 }
 
 /// Parks changes until what they reference is mapped.
-pub async fn write_parked<C: GenericClient>(client: &C, rows: &[ParkedRow]) -> Result<(), EngineError> {
+pub async fn write_parked<C: GenericClient>(
+    client: &C,
+    rows: &[ParkedRow],
+) -> Result<(), EngineError> {
     for r in rows {
         client
             .execute(

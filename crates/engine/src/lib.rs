@@ -21,6 +21,7 @@ pub mod book;
 pub mod pipeline;
 pub mod raw;
 pub mod reader;
+pub mod snapshot;
 pub mod write;
 
 pub use apply::{Applier, ApplierOptions, BatchSummary};

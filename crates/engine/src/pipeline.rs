@@ -22,7 +22,9 @@ use supra_sync_postgres::source::{ReplicationSource, SourceEvent, SourceOptions,
 use supra_sync_postgres::{DbConfig, setup};
 use tokio::sync::watch;
 
+use crate::snapshot::{Chunk, EntityProgress, Snapshotter, parse_watermark};
 use crate::{Applier, ApplierOptions, EngineError};
+use std::collections::VecDeque;
 
 /// Settings of one pipeline.
 #[derive(Debug, Clone)]
@@ -43,6 +45,8 @@ pub struct PipelineOptions {
     pub halt_on_failure: bool,
     /// Give up reconnecting after this long without success.
     pub reconnect_give_up: Duration,
+    /// Rows per snapshot chunk.
+    pub snapshot_chunk_rows: i64,
 }
 
 impl PipelineOptions {
@@ -57,6 +61,7 @@ impl PipelineOptions {
             heartbeat_interval: Duration::from_secs(10),
             halt_on_failure: false,
             reconnect_give_up: Duration::from_secs(3600),
+            snapshot_chunk_rows: 5_000,
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct PipelineStats {
     pub last_commit_micros: AtomicU64,
     /// Reconnections after transient errors.
     pub reconnects: AtomicU64,
+    /// Rows read by snapshot chunks.
+    pub snapshot_rows: AtomicU64,
 }
 
 /// One direction of sync.
@@ -93,8 +100,19 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline between the two databases.
-    pub fn new(opts: PipelineOptions, legacy: DbConfig, supra: DbConfig, mappings: Arc<MappingSet>) -> Pipeline {
-        Pipeline { opts, legacy, supra, mappings, stats: Arc::new(PipelineStats::default()) }
+    pub fn new(
+        opts: PipelineOptions,
+        legacy: DbConfig,
+        supra: DbConfig,
+        mappings: Arc<MappingSet>,
+    ) -> Pipeline {
+        Pipeline {
+            opts,
+            legacy,
+            supra,
+            mappings,
+            stats: Arc::new(PipelineStats::default()),
+        }
     }
 
     /// Its live counters.
@@ -157,14 +175,17 @@ impl Pipeline {
         };
         let reader = self.source_db().connect().await?;
         let heartbeat = self.source_db().connect().await?;
-        let start_lsn = setup::origin_position(&target, side, names).await?.unwrap_or(Lsn::ZERO);
+        let start_lsn = setup::origin_position(&target, side, names)
+            .await?
+            .unwrap_or(Lsn::ZERO);
         let applier_opts = ApplierOptions {
             source: side,
             names: names.clone(),
             tenant: self.opts.tenant.clone(),
             halt_on_failure: self.opts.halt_on_failure,
         };
-        let mut applier = Applier::new(applier_opts, self.mappings.clone(), target, book, reader).await?;
+        let mut applier =
+            Applier::new(applier_opts, self.mappings.clone(), target, book, reader).await?;
         let mut source = ReplicationSource::start(
             self.source_db(),
             SourceOptions {
@@ -179,15 +200,29 @@ impl Pipeline {
         .await?;
         tracing::info!(pipeline = %names.pipeline(side), %start_lsn, "streaming");
         let mut heartbeat_tick = tokio::time::interval(self.opts.heartbeat_interval);
+        let mut snapshot = match side {
+            Side::Legacy => Some(SnapshotState::load(self, &self.mappings).await?),
+            Side::Supra => None,
+        };
         let mut batch: Vec<Transaction> = Vec::new();
         let mut batch_changes = 0usize;
         let mut skipped_to: Option<Lsn> = None;
+        let mut position = start_lsn;
         loop {
+            // Start the next snapshot chunk when nothing else is pending.
+            if batch.is_empty() {
+                if let Some(state) = snapshot.as_mut() {
+                    state.maybe_start_chunk().await?;
+                }
+            }
             let event = if batch.is_empty() {
                 tokio::select! {
                     ev = source.next() => ev?,
                     _ = heartbeat_tick.tick() => {
                         emit_heartbeat(&heartbeat).await?;
+                        if let Some(state) = snapshot.as_mut() {
+                            state.refresh(&self.mappings).await?;
+                        }
                         continue;
                     }
                     _ = shutdown.changed() => {
@@ -201,8 +236,12 @@ impl Pipeline {
                     Err(_) => None, // nothing more right now: apply what we have
                 }
             };
+            let mut watermark = None;
             match event {
                 Some(SourceEvent::Transaction(tx)) => {
+                    if let Some(state) = snapshot.as_mut() {
+                        state.observe(&tx);
+                    }
                     batch_changes += tx.changes.len();
                     batch.push(tx);
                     if batch_changes < self.opts.max_batch_changes {
@@ -218,20 +257,21 @@ impl Pipeline {
                 Some(SourceEvent::Idle { wal_end }) => {
                     if batch.is_empty() {
                         source.acknowledge(wal_end);
-                        self.stats.acknowledged_lsn.fetch_max(wal_end.0, Ordering::Relaxed);
+                        self.stats
+                            .acknowledged_lsn
+                            .fetch_max(wal_end.0, Ordering::Relaxed);
                         continue;
                     }
                 }
-                Some(SourceEvent::Watermark { .. }) => {
-                    if !batch.is_empty() {
-                        continue;
-                    }
-                }
+                Some(SourceEvent::Watermark { lsn, content }) => watermark = Some((lsn, content)),
                 None if batch.is_empty() && skipped_to.is_none() => {
-                    return Err(EngineError::Transient("the replication stream ended".into()));
+                    return Err(EngineError::Transient(
+                        "the replication stream ended".into(),
+                    ));
                 }
                 None => {}
             }
+            // Apply what is pending (a watermark always flushes first: order is kept).
             let mut ack = skipped_to.take();
             if !batch.is_empty() {
                 let summary = applier.apply(&batch).await?;
@@ -239,23 +279,145 @@ impl Pipeline {
                 ack = Some(ack.map_or(summary.end_lsn, |s| s.max(summary.end_lsn)));
                 batch.clear();
                 batch_changes = 0;
+                if applier.has_parked() {
+                    applier.retry_parked(summary.end_lsn).await?;
+                }
+            }
+            if let Some((lsn, content)) = watermark {
+                if let Some(state) = snapshot.as_mut() {
+                    if let Some(end) = state
+                        .on_watermark(&mut applier, lsn, &content, &self.stats)
+                        .await?
+                    {
+                        ack = Some(ack.map_or(end, |a| a.max(end)));
+                        if applier.has_parked() {
+                            applier.retry_parked(end).await?;
+                        }
+                    }
+                }
             }
             if let Some(lsn) = ack {
-                source.acknowledge(lsn);
-                self.stats.acknowledged_lsn.fetch_max(lsn.0, Ordering::Relaxed);
+                position = position.max(lsn);
+                source.acknowledge(position);
+                self.stats
+                    .acknowledged_lsn
+                    .fetch_max(position.0, Ordering::Relaxed);
             }
         }
     }
 
     fn record(&self, summary: &crate::BatchSummary, batch: &[Transaction]) {
         let s = &self.stats;
-        s.applied.fetch_add(summary.applied as u64, Ordering::Relaxed);
+        s.applied
+            .fetch_add(summary.applied as u64, Ordering::Relaxed);
         s.failed.fetch_add(summary.failed as u64, Ordering::Relaxed);
         s.parked.fetch_add(summary.parked as u64, Ordering::Relaxed);
-        s.skipped.fetch_add(summary.skipped as u64, Ordering::Relaxed);
+        s.skipped
+            .fetch_add(summary.skipped as u64, Ordering::Relaxed);
         s.batches.fetch_add(1, Ordering::Relaxed);
         if let Some(last) = batch.last() {
-            s.last_commit_micros.store(last.commit_ts.timestamp_micros().max(0) as u64, Ordering::Relaxed);
+            s.last_commit_micros.store(
+                last.commit_ts.timestamp_micros().max(0) as u64,
+                Ordering::Relaxed,
+            );
         }
+    }
+}
+
+/// The forward pipeline's snapshot work: pending entities and the chunk in flight.
+struct SnapshotState {
+    supra: tokio_postgres::Client,
+    snapshotter: Snapshotter,
+    queue: VecDeque<EntityProgress>,
+    chunk: Option<Chunk>,
+}
+
+impl SnapshotState {
+    async fn load(
+        pipeline: &Pipeline,
+        mappings: &MappingSet,
+    ) -> Result<SnapshotState, EngineError> {
+        let supra = pipeline.supra.connect().await?;
+        let legacy = pipeline.legacy.connect().await?;
+        let queue = Snapshotter::pending(&supra, mappings).await?.into();
+        Ok(SnapshotState {
+            supra,
+            snapshotter: Snapshotter::new(legacy, pipeline.opts.snapshot_chunk_rows).await?,
+            queue,
+            chunk: None,
+        })
+    }
+
+    /// Picks up snapshots requested while running (`supra-sync snapshot`).
+    async fn refresh(&mut self, mappings: &MappingSet) -> Result<(), EngineError> {
+        if self.chunk.is_none() {
+            self.queue = Snapshotter::pending(&self.supra, mappings).await?.into();
+        }
+        Ok(())
+    }
+
+    async fn maybe_start_chunk(&mut self) -> Result<(), EngineError> {
+        if self.chunk.is_none() {
+            if let Some(front) = self.queue.front() {
+                self.chunk = Some(self.snapshotter.read_chunk(front).await?);
+            }
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, tx: &Transaction) {
+        if let Some(chunk) = self.chunk.as_mut() {
+            for change in &tx.changes {
+                for row in [&change.old, &change.new].into_iter().flatten() {
+                    chunk.observe(&change.table, row.key_text());
+                }
+            }
+        }
+    }
+
+    /// Handles a watermark; returns the position to acknowledge when a chunk was applied.
+    async fn on_watermark(
+        &mut self,
+        applier: &mut Applier,
+        lsn: Lsn,
+        content: &str,
+        stats: &PipelineStats,
+    ) -> Result<Option<Lsn>, EngineError> {
+        let Some((low, id)) = parse_watermark(content) else {
+            return Ok(None);
+        };
+        let Some(chunk) = self.chunk.as_mut().filter(|c| c.id == id) else {
+            return Ok(None); // a mark of a chunk lost in a crash: it is read again
+        };
+        if low {
+            chunk.open_window();
+            return Ok(None);
+        }
+        let chunk = self.chunk.take().expect("chunk present");
+        let before = self
+            .queue
+            .front()
+            .cloned()
+            .expect("a chunk belongs to the front entity");
+        let (summary, progress) = applier.apply_snapshot_chunk(&chunk, &before, lsn).await?;
+        stats
+            .applied
+            .fetch_add(summary.applied as u64, Ordering::Relaxed);
+        stats
+            .failed
+            .fetch_add(summary.failed as u64, Ordering::Relaxed);
+        stats
+            .parked
+            .fetch_add(summary.parked as u64, Ordering::Relaxed);
+        stats
+            .snapshot_rows
+            .fetch_add(chunk.rows.len() as u64, Ordering::Relaxed);
+        if chunk.last {
+            tracing::info!(entity = %progress.entity, rows = progress.rows, "snapshot of entity finished");
+            self.queue.pop_front();
+        } else if let Some(front) = self.queue.front_mut() {
+            *front = progress;
+        }
+        Ok(Some(summary.end_lsn))
     }
 }

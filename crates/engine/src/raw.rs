@@ -16,7 +16,11 @@ use supra_sync_core::{Change, ChangeOp, ColumnDef, PgType, Row, RowSchema, Table
 
 /// Encodes a change (with its column types) as JSON.
 pub fn encode(change: &Change) -> Json {
-    let schema = change.new.as_ref().or(change.old.as_ref()).map(|r| r.schema.clone());
+    let schema = change
+        .new
+        .as_ref()
+        .or(change.old.as_ref())
+        .map(|r| r.schema.clone());
     let columns: Vec<Json> = schema
         .as_ref()
         .map(|s| {
@@ -89,9 +93,14 @@ pub fn decode(raw: &Json) -> Result<Change, RawError> {
             })
         })
         .collect::<Result<Vec<_>, RawError>>()?;
-    let schema = Arc::new(RowSchema { table: table.clone(), columns });
+    let schema = Arc::new(RowSchema {
+        table: table.clone(),
+        columns,
+    });
     let row = |v: &Json| -> Result<Option<Row>, RawError> {
-        let Some(items) = v.as_array() else { return Ok(None) };
+        let Some(items) = v.as_array() else {
+            return Ok(None);
+        };
         if items.len() != schema.columns.len() {
             return Err(err("value count differs from column count"));
         }
@@ -107,7 +116,12 @@ pub fn decode(raw: &Json) -> Result<Change, RawError> {
             .collect();
         Ok(Some(Row::new(schema.clone(), values)))
     };
-    Ok(Change { op, table, old: row(&raw["old"])?, new: row(&raw["new"])? })
+    Ok(Change {
+        op,
+        table,
+        old: row(&raw["old"])?,
+        new: row(&raw["new"])?,
+    })
 }
 
 /// Column-level differences of an update (`{"col": {"old": …, "new": …}}`) when the old
@@ -118,7 +132,10 @@ pub fn diff(change: &Change) -> Option<Json> {
             let mut map = serde_json::Map::new();
             for ((col, o), n) in new.schema.columns.iter().zip(&old.values).zip(&new.values) {
                 if o != n && *n != Value::Unchanged && (!col.key || o != &Value::Null) {
-                    map.insert(col.name.clone(), json!({"old": o.to_json(), "new": n.to_json()}));
+                    map.insert(
+                        col.name.clone(),
+                        json!({"old": o.to_json(), "new": n.to_json()}),
+                    );
                 }
             }
             Some(Json::Object(map))
@@ -138,10 +155,26 @@ mod tests {
         let schema = Arc::new(RowSchema {
             table: TableName::new("cf_quere_pro", "persona"),
             columns: vec![
-                ColumnDef { name: "prsid".into(), pg_type: PgType::Numeric, key: true },
-                ColumnDef { name: "prsnombre".into(), pg_type: PgType::Varchar, key: false },
-                ColumnDef { name: "prsfecreg".into(), pg_type: PgType::Timestamp, key: false },
-                ColumnDef { name: "notas".into(), pg_type: PgType::Text, key: false },
+                ColumnDef {
+                    name: "prsid".into(),
+                    pg_type: PgType::Numeric,
+                    key: true,
+                },
+                ColumnDef {
+                    name: "prsnombre".into(),
+                    pg_type: PgType::Varchar,
+                    key: false,
+                },
+                ColumnDef {
+                    name: "prsfecreg".into(),
+                    pg_type: PgType::Timestamp,
+                    key: false,
+                },
+                ColumnDef {
+                    name: "notas".into(),
+                    pg_type: PgType::Text,
+                    key: false,
+                },
             ],
         });
         let change = Change {

@@ -20,10 +20,15 @@ impl RowReader {
     /// Wraps a connection and pins its session settings.
     pub async fn new(client: Client) -> Result<RowReader, EngineError> {
         client
-            .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3")
+            .batch_execute(
+                "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3",
+            )
             .await
             .map_err(|e| EngineError::sql("configuring the reader session", e))?;
-        Ok(RowReader { client, schemas: HashMap::new() })
+        Ok(RowReader {
+            client,
+            schemas: HashMap::new(),
+        })
     }
 
     /// The connection.
@@ -61,7 +66,9 @@ impl RowReader {
                     .enumerate()
                     .map(|(i, c)| match r.get::<_, Option<String>>(i) {
                         None => Value::Null,
-                        Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
+                        Some(text) => {
+                            Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text))
+                        }
                     })
                     .collect();
                 Row::new(schema.clone(), values)
@@ -95,11 +102,17 @@ impl RowReader {
             "SELECT {} FROM {} WHERE {}",
             Self::select_list(&schema),
             table.quoted(),
-            if cond.is_empty() { "true".to_string() } else { cond }
+            if cond.is_empty() {
+                "true".to_string()
+            } else {
+                cond
+            }
         );
         let texts: Vec<Option<String>> = filter.iter().map(|(_, v)| v.to_text()).collect();
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = texts
+            .iter()
+            .map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
         let rows = self
             .client
             .query(&sql, &params)
@@ -109,10 +122,17 @@ impl RowReader {
     }
 
     /// The row of `table` with primary key `key` (values in key-column order).
-    pub async fn fetch_by_key(&mut self, table: &TableName, key: &[Value]) -> Result<Option<Row>, EngineError> {
+    pub async fn fetch_by_key(
+        &mut self,
+        table: &TableName,
+        key: &[Value],
+    ) -> Result<Option<Row>, EngineError> {
         let schema = self.schema(table).await?;
-        let filter: Vec<(String, Value)> =
-            schema.key_columns().map(|c| c.name.clone()).zip(key.iter().cloned()).collect();
+        let filter: Vec<(String, Value)> = schema
+            .key_columns()
+            .map(|c| c.name.clone())
+            .zip(key.iter().cloned())
+            .collect();
         Ok(self.fetch(table, &filter).await?.into_iter().next())
     }
 
@@ -127,9 +147,15 @@ impl RowReader {
         let schema = self.schema(table).await?;
         let keys: Vec<&supra_sync_core::ColumnDef> = schema.key_columns().collect();
         if keys.is_empty() {
-            return Err(EngineError::Definite(format!("table {table} has no primary key to page by")));
+            return Err(EngineError::Definite(format!(
+                "table {table} has no primary key to page by"
+            )));
         }
-        let key_list = keys.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+        let key_list = keys
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut texts: Vec<Option<String>> = Vec::new();
         let condition = match after {
             None => "true".to_string(),
@@ -149,8 +175,10 @@ impl RowReader {
             Self::select_list(&schema),
             table.quoted()
         );
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = texts
+            .iter()
+            .map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
         let rows = self
             .client
             .query(&sql, &params)

@@ -22,8 +22,17 @@ pub struct TargetWriter {
 }
 
 enum Group<'a> {
-    Upsert { table: &'a TableName, conflict: &'a [String], columns: &'a [String], rows: Vec<&'a [Value]> },
-    Delete { table: &'a TableName, key_columns: &'a [String], rows: Vec<&'a [Value]> },
+    Upsert {
+        table: &'a TableName,
+        conflict: &'a [String],
+        columns: &'a [String],
+        rows: Vec<&'a [Value]>,
+    },
+    Delete {
+        table: &'a TableName,
+        key_columns: &'a [String],
+        rows: Vec<&'a [Value]>,
+    },
     Update(&'a TargetOp),
 }
 
@@ -47,15 +56,23 @@ impl TargetWriter {
                 .await
                 .map_err(|e| EngineError::sql(format!("reading the columns of {table}"), e))?;
             if rows.is_empty() {
-                return Err(EngineError::Definite(format!("target table {table} does not exist")));
+                return Err(EngineError::Definite(format!(
+                    "target table {table} does not exist"
+                )));
             }
-            self.column_types
-                .insert(table.clone(), rows.iter().map(|r| (r.get(0), r.get(1))).collect());
+            self.column_types.insert(
+                table.clone(),
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            );
         }
         Ok(&self.column_types[table])
     }
 
-    async fn prepare(&mut self, tx: &Transaction<'_>, sql: String) -> Result<Statement, EngineError> {
+    async fn prepare(
+        &mut self,
+        tx: &Transaction<'_>,
+        sql: String,
+    ) -> Result<Statement, EngineError> {
         if let Some(s) = self.statements.get(&sql) {
             return Ok(s.clone());
         }
@@ -68,45 +85,77 @@ impl TargetWriter {
     }
 
     /// Executes `ops` in order inside `tx`.
-    pub async fn execute(&mut self, tx: &Transaction<'_>, ops: &[TargetOp]) -> Result<(), EngineError> {
+    pub async fn execute(
+        &mut self,
+        tx: &Transaction<'_>,
+        ops: &[TargetOp],
+    ) -> Result<(), EngineError> {
         for group in group_ops(ops) {
             self.execute_group(tx, group).await?;
         }
         Ok(())
     }
 
-    async fn execute_group(&mut self, tx: &Transaction<'_>, group: Group<'_>) -> Result<(), EngineError> {
+    async fn execute_group(
+        &mut self,
+        tx: &Transaction<'_>,
+        group: Group<'_>,
+    ) -> Result<(), EngineError> {
         match group {
-            Group::Upsert { table, conflict, columns, rows } => {
+            Group::Upsert {
+                table,
+                conflict,
+                columns,
+                rows,
+            } => {
                 let types = self.column_types(tx.client(), table).await?.clone();
                 let sql = upsert_sql(table, conflict, columns, &types)?;
                 let statement = self.prepare(tx, sql).await?;
                 let arrays = column_arrays(columns.len(), &rows);
-                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-                tx.execute(&statement, &params)
-                    .await
-                    .map_err(|e| EngineError::sql(format!("upserting {} row(s) into {table}", rows.len()), e))?;
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+                    .iter()
+                    .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                tx.execute(&statement, &params).await.map_err(|e| {
+                    EngineError::sql(format!("upserting {} row(s) into {table}", rows.len()), e)
+                })?;
             }
-            Group::Delete { table, key_columns, rows } => {
+            Group::Delete {
+                table,
+                key_columns,
+                rows,
+            } => {
                 let types = self.column_types(tx.client(), table).await?.clone();
                 let sql = delete_sql(table, key_columns, &types)?;
                 let statement = self.prepare(tx, sql).await?;
                 let arrays = column_arrays(key_columns.len(), &rows);
-                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    arrays.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-                tx.execute(&statement, &params)
-                    .await
-                    .map_err(|e| EngineError::sql(format!("deleting {} row(s) from {table}", rows.len()), e))?;
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+                    .iter()
+                    .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                tx.execute(&statement, &params).await.map_err(|e| {
+                    EngineError::sql(format!("deleting {} row(s) from {table}", rows.len()), e)
+                })?;
             }
-            Group::Update(TargetOp::Update { table, key_columns, key_values, columns, values }) => {
+            Group::Update(TargetOp::Update {
+                table,
+                key_columns,
+                key_values,
+                columns,
+                values,
+            }) => {
                 let types = self.column_types(tx.client(), table).await?.clone();
                 let sql = update_sql(table, key_columns, columns, &types)?;
                 let statement = self.prepare(tx, sql).await?;
-                let texts: Vec<Option<String>> =
-                    values.iter().chain(key_values.iter()).map(Value::to_text).collect();
-                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    texts.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                let texts: Vec<Option<String>> = values
+                    .iter()
+                    .chain(key_values.iter())
+                    .map(Value::to_text)
+                    .collect();
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = texts
+                    .iter()
+                    .map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
                 tx.execute(&statement, &params)
                     .await
                     .map_err(|e| EngineError::sql(format!("updating {table}"), e))?;
@@ -118,14 +167,19 @@ impl TargetWriter {
 }
 
 fn column_arrays(width: usize, rows: &[&[Value]]) -> Vec<Vec<Option<String>>> {
-    (0..width).map(|i| rows.iter().map(|r| r[i].to_text()).collect()).collect()
+    (0..width)
+        .map(|i| rows.iter().map(|r| r[i].to_text()).collect())
+        .collect()
 }
 
-fn sql_type<'a>(types: &'a HashMap<String, String>, table: &TableName, column: &str) -> Result<&'a str, EngineError> {
-    types
-        .get(column)
-        .map(String::as_str)
-        .ok_or_else(|| EngineError::Definite(format!("target table {table} has no column {column}")))
+fn sql_type<'a>(
+    types: &'a HashMap<String, String>,
+    table: &TableName,
+    column: &str,
+) -> Result<&'a str, EngineError> {
+    types.get(column).map(String::as_str).ok_or_else(|| {
+        EngineError::Definite(format!("target table {table} has no column {column}"))
+    })
 }
 
 fn upsert_sql(
@@ -134,16 +188,30 @@ fn upsert_sql(
     columns: &[String],
     types: &HashMap<String, String>,
 ) -> Result<String, EngineError> {
-    let names = columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-    let unnest = (1..=columns.len()).map(|i| format!("${i}::text[]")).collect::<Vec<_>>().join(", ");
-    let aliases = (1..=columns.len()).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ");
+    let names = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unnest = (1..=columns.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let aliases = (1..=columns.len())
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let casts = columns
         .iter()
         .enumerate()
         .map(|(i, c)| Ok(format!("u.c{}::{}", i + 1, sql_type(types, table, c)?)))
         .collect::<Result<Vec<_>, EngineError>>()?
         .join(", ");
-    let conflict_list = conflict.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let conflict_list = conflict
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
     let updates: Vec<String> = columns
         .iter()
         .filter(|c| !conflict.contains(c))
@@ -160,13 +228,30 @@ fn upsert_sql(
     ))
 }
 
-fn delete_sql(table: &TableName, keys: &[String], types: &HashMap<String, String>) -> Result<String, EngineError> {
-    let unnest = (1..=keys.len()).map(|i| format!("${i}::text[]")).collect::<Vec<_>>().join(", ");
-    let aliases = (1..=keys.len()).map(|i| format!("k{i}")).collect::<Vec<_>>().join(", ");
+fn delete_sql(
+    table: &TableName,
+    keys: &[String],
+    types: &HashMap<String, String>,
+) -> Result<String, EngineError> {
+    let unnest = (1..=keys.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let aliases = (1..=keys.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let cond = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| Ok(format!("t.{} = u.k{}::{}", quote_ident(k), i + 1, sql_type(types, table, k)?)))
+        .map(|(i, k)| {
+            Ok(format!(
+                "t.{} = u.k{}::{}",
+                quote_ident(k),
+                i + 1,
+                sql_type(types, table, k)?
+            ))
+        })
         .collect::<Result<Vec<_>, EngineError>>()?
         .join(" AND ");
     Ok(format!(
@@ -184,14 +269,26 @@ fn update_sql(
     let sets = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| Ok(format!("{} = ${}::text::{}", quote_ident(c), i + 1, sql_type(types, table, c)?)))
+        .map(|(i, c)| {
+            Ok(format!(
+                "{} = ${}::text::{}",
+                quote_ident(c),
+                i + 1,
+                sql_type(types, table, c)?
+            ))
+        })
         .collect::<Result<Vec<_>, EngineError>>()?
         .join(", ");
     let cond = keys
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            Ok(format!("{} = ${}::text::{}", quote_ident(k), columns.len() + i + 1, sql_type(types, table, k)?))
+            Ok(format!(
+                "{} = ${}::text::{}",
+                quote_ident(k),
+                columns.len() + i + 1,
+                sql_type(types, table, k)?
+            ))
         })
         .collect::<Result<Vec<_>, EngineError>>()?
         .join(" AND ");
@@ -204,29 +301,52 @@ fn group_ops(ops: &[TargetOp]) -> Vec<Group<'_>> {
     let mut keys_in_group: HashSet<Vec<Option<String>>> = HashSet::new();
     for op in ops {
         match op {
-            TargetOp::Upsert { table, conflict_columns, columns, values } => {
+            TargetOp::Upsert {
+                table,
+                conflict_columns,
+                columns,
+                values,
+            } => {
                 let key: Vec<Option<String>> = conflict_columns
                     .iter()
-                    .map(|c| columns.iter().position(|x| x == c).and_then(|i| values[i].to_text()))
+                    .map(|c| {
+                        columns
+                            .iter()
+                            .position(|x| x == c)
+                            .and_then(|i| values[i].to_text())
+                    })
                     .collect();
                 let fits = matches!(groups.last(), Some(Group::Upsert { table: t, conflict: k, columns: c, .. })
                     if *t == table && *k == conflict_columns.as_slice() && *c == columns.as_slice())
                     && !keys_in_group.contains(&key);
                 if !fits {
                     keys_in_group.clear();
-                    groups.push(Group::Upsert { table, conflict: conflict_columns, columns, rows: Vec::new() });
+                    groups.push(Group::Upsert {
+                        table,
+                        conflict: conflict_columns,
+                        columns,
+                        rows: Vec::new(),
+                    });
                 }
                 keys_in_group.insert(key);
                 if let Some(Group::Upsert { rows, .. }) = groups.last_mut() {
                     rows.push(values);
                 }
             }
-            TargetOp::Delete { table, key_columns, key_values } => {
+            TargetOp::Delete {
+                table,
+                key_columns,
+                key_values,
+            } => {
                 let fits = matches!(groups.last(), Some(Group::Delete { table: t, key_columns: k, .. })
                     if *t == table && *k == key_columns.as_slice());
                 if !fits {
                     keys_in_group.clear();
-                    groups.push(Group::Delete { table, key_columns, rows: Vec::new() });
+                    groups.push(Group::Delete {
+                        table,
+                        key_columns,
+                        rows: Vec::new(),
+                    });
                 }
                 if let Some(Group::Delete { rows, .. }) = groups.last_mut() {
                     rows.push(key_values);
@@ -275,16 +395,31 @@ mod tests {
 
     #[test]
     fn upsert_sql_casts_and_quotes() {
-        let types: HashMap<String, String> =
-            [("id".to_string(), "uuid".to_string()), ("name".to_string(), "character varying(200)".to_string())]
-                .into();
-        let sql = upsert_sql(&TableName::new("public", "persons"), &["id".into()], &["id".into(), "name".into()], &types)
-            .unwrap();
+        let types: HashMap<String, String> = [
+            ("id".to_string(), "uuid".to_string()),
+            ("name".to_string(), "character varying(200)".to_string()),
+        ]
+        .into();
+        let sql = upsert_sql(
+            &TableName::new("public", "persons"),
+            &["id".into()],
+            &["id".into(), "name".into()],
+            &types,
+        )
+        .unwrap();
         assert_eq!(
             sql,
             "INSERT INTO \"public\".\"persons\" (\"id\", \"name\") SELECT u.c1::uuid, u.c2::character varying(200) \
              FROM unnest($1::text[], $2::text[]) AS u(c1, c2) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\""
         );
-        assert!(upsert_sql(&TableName::new("public", "persons"), &["id".into()], &["nope".into()], &types).is_err());
+        assert!(
+            upsert_sql(
+                &TableName::new("public", "persons"),
+                &["id".into()],
+                &["nope".into()],
+                &types
+            )
+            .is_err()
+        );
     }
 }

@@ -9,7 +9,10 @@ use crate::PgError;
 
 /// Loads the columns (in attribute order), their types and primary-key membership of a table.
 /// Returns `Ok(None)` when the table does not exist.
-pub async fn load_table(client: &Client, table: &TableName) -> Result<Option<Arc<RowSchema>>, PgError> {
+pub async fn load_table(
+    client: &Client,
+    table: &TableName,
+) -> Result<Option<Arc<RowSchema>>, PgError> {
     let rows = client
         .query(
             "SELECT a.attname::text, t.typname::text, format_type(a.atttypid, a.atttypmod),
@@ -37,10 +40,17 @@ pub async fn load_table(client: &Client, table: &TableName) -> Result<Option<Arc
                 PgType::Other(_) => PgType::from_name(&typname),
                 known => known,
             };
-            ColumnDef { name: r.get(0), pg_type, key: r.get(3) }
+            ColumnDef {
+                name: r.get(0),
+                pg_type,
+                key: r.get(3),
+            }
         })
         .collect();
-    Ok(Some(Arc::new(RowSchema { table: table.clone(), columns })))
+    Ok(Some(Arc::new(RowSchema {
+        table: table.clone(),
+        columns,
+    })))
 }
 
 /// True when the table has a primary key or `REPLICA IDENTITY FULL`/`USING INDEX`, i.e. its
@@ -55,7 +65,9 @@ pub async fn has_replica_identity(client: &Client, table: &TableName) -> Result<
             &[&table.schema, &table.name],
         )
         .await
-        .map_err(PgError::sql(format!("reading the replica identity of {table}")))?;
+        .map_err(PgError::sql(format!(
+            "reading the replica identity of {table}"
+        )))?;
     Ok(match row {
         None => false,
         Some(r) => {

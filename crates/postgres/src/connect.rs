@@ -25,13 +25,17 @@ impl std::fmt::Debug for DbConfig {
 impl DbConfig {
     /// Parses a libpq key/value string or a `postgres://` URL.
     pub fn parse(label: &str, conninfo: &str) -> Result<DbConfig, PgError> {
-        let config: Config = conninfo.parse().map_err(|e: tokio_postgres::Error| {
-            PgError::Misconfigured {
-                problem: format!("the {label} connection string is not valid: {e}"),
-                fix: "use host=… port=… user=… dbname=… or postgres://user@host:port/db".into(),
-            }
-        })?;
-        Ok(DbConfig { label: label.to_string(), config })
+        let config: Config =
+            conninfo
+                .parse()
+                .map_err(|e: tokio_postgres::Error| PgError::Misconfigured {
+                    problem: format!("the {label} connection string is not valid: {e}"),
+                    fix: "use host=… port=… user=… dbname=… or postgres://user@host:port/db".into(),
+                })?;
+        Ok(DbConfig {
+            label: label.to_string(),
+            config,
+        })
     }
 
     /// Sets the password (read from the environment or a file by the caller).
@@ -77,7 +81,9 @@ impl DbConfig {
 
     /// Password, if any.
     pub fn password(&self) -> Option<String> {
-        self.config.get_password().map(|p| String::from_utf8_lossy(p).into_owned())
+        self.config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
     }
 
     /// A `postgres://` URL for sqlx (includes the password; never log it).
@@ -86,16 +92,24 @@ impl DbConfig {
             Some(p) => format!("{}:{}", self.user(), urlencode(&p)),
             None => self.user().to_string(),
         };
-        format!("postgres://{auth}@{}:{}/{}", self.host(), self.port(), self.dbname())
+        format!(
+            "postgres://{auth}@{}:{}/{}",
+            self.host(),
+            self.port(),
+            self.dbname()
+        )
     }
 
     /// Connects once.
     pub async fn connect(&self) -> Result<Client, PgError> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|source| PgError::Unreachable { what: self.describe(), source })?;
+        let (client, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|source| PgError::Unreachable {
+                    what: self.describe(),
+                    source,
+                })?;
         let label = self.label.clone();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -143,8 +157,11 @@ mod tests {
 
     #[test]
     fn describe_hides_the_password() {
-        let c = DbConfig::parse("legacy", "host=db port=5433 user=sync password=s3cr3t dbname=cf")
-            .unwrap();
+        let c = DbConfig::parse(
+            "legacy",
+            "host=db port=5433 user=sync password=s3cr3t dbname=cf",
+        )
+        .unwrap();
         assert_eq!(c.describe(), "legacy database at db:5433/cf");
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert_eq!(c.url(), "postgres://sync:s3cr3t@db:5433/cf");

@@ -5,7 +5,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
     /// The server could not be reached or the connection broke; retrying may succeed.
-    #[error("cannot reach {what}: {source}\nhint: check that the server is up and the connection settings are right; supra-sync retries with backoff")]
+    #[error(
+        "cannot reach {what}: {source}\nhint: check that the server is up and the connection settings are right; supra-sync retries with backoff"
+    )]
     Unreachable {
         /// Which database (e.g. "legacy database at 10.0.0.5:5432/cf_quere_pro").
         what: String,
@@ -70,7 +72,11 @@ pub fn is_transient_sql(e: &tokio_postgres::Error) -> bool {
             let c = code.code();
             // 08: connection exception, 40001/40P01: serialization/deadlock, 55P03: lock not
             // available, 57P0x: admin shutdown / crash shutdown / cannot connect now.
-            c.starts_with("08") || c == "40001" || c == "40P01" || c == "55P03" || c.starts_with("57P")
+            c.starts_with("08")
+                || c == "40001"
+                || c == "40P01"
+                || c == "55P03"
+                || c.starts_with("57P")
         }
     }
 }

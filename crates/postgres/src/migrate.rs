@@ -29,7 +29,10 @@ async fn pool(db: &DbConfig) -> Result<PgPool, PgError> {
 }
 
 async fn run(pool: &PgPool, name: &str, migrator: Migrator) -> Result<(), PgError> {
-    migrator.run(pool).await.map_err(|e| PgError::Migrate(format!("{name}: {e}")))
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| PgError::Migrate(format!("{name}: {e}")))
 }
 
 /// Applies every pending SUPRA and sync migration. Idempotent; concurrent runs serialise on

@@ -11,14 +11,18 @@ pub struct ObjectNames {
 
 impl Default for ObjectNames {
     fn default() -> Self {
-        ObjectNames { prefix: "supra_sync".into() }
+        ObjectNames {
+            prefix: "supra_sync".into(),
+        }
     }
 }
 
 impl ObjectNames {
     /// Names with a custom prefix (lowercase letters, digits and `_`).
     pub fn with_prefix(prefix: &str) -> ObjectNames {
-        ObjectNames { prefix: prefix.to_string() }
+        ObjectNames {
+            prefix: prefix.to_string(),
+        }
     }
 
     /// Logical slot on `side` (the source of a pipeline).

@@ -27,7 +27,9 @@ pub async fn preflight(client: &Client, label: &str, tables: &[TableName]) -> Ve
     match setting("wal_level").await {
         Ok(level) if level == "logical" => {}
         Ok(level) => problems.push(PgError::Misconfigured {
-            problem: format!("the {label} server has wal_level = {level}; logical replication needs logical"),
+            problem: format!(
+                "the {label} server has wal_level = {level}; logical replication needs logical"
+            ),
             fix: "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL".into(),
         }),
         Err(e) => problems.push(PgError::sql("reading wal_level")(e)),
@@ -113,9 +115,16 @@ pub async fn setup_source(
 ) -> Result<SourceSetup, PgError> {
     let publication = names.publication(side);
     let slot = names.slot(side);
-    let list = tables.iter().map(TableName::quoted).collect::<Vec<_>>().join(", ");
+    let list = tables
+        .iter()
+        .map(TableName::quoted)
+        .collect::<Vec<_>>()
+        .join(", ");
     let exists: bool = client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", &[&publication])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)",
+            &[&publication],
+        )
         .await
         .map_err(PgError::sql("reading publications"))?
         .get(0);
@@ -135,7 +144,10 @@ pub async fn setup_source(
     let slot_created = existing.is_none();
     if slot_created {
         client
-            .query_one("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", &[&slot])
+            .query_one(
+                "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&slot],
+            )
             .await
             .map_err(PgError::sql(format!("creating logical slot {slot}")))?;
     }
@@ -160,7 +172,11 @@ pub async fn slot_position(client: &Client, slot: &str) -> Result<Option<Option<
 }
 
 /// Creates the replication origin for changes coming from `source` (on the target server).
-pub async fn setup_target(client: &Client, source: Side, names: &ObjectNames) -> Result<(), PgError> {
+pub async fn setup_target(
+    client: &Client,
+    source: Side,
+    names: &ObjectNames,
+) -> Result<(), PgError> {
     let origin = names.origin(source);
     client
         .execute(
@@ -169,12 +185,18 @@ pub async fn setup_target(client: &Client, source: Side, names: &ObjectNames) ->
             &[&origin],
         )
         .await
-        .map_err(PgError::sql(format!("creating replication origin {origin}")))?;
+        .map_err(PgError::sql(format!(
+            "creating replication origin {origin}"
+        )))?;
     Ok(())
 }
 
 /// The applied position stored in the origin for changes from `source` (the resume point).
-pub async fn origin_position(client: &Client, source: Side, names: &ObjectNames) -> Result<Option<Lsn>, PgError> {
+pub async fn origin_position(
+    client: &Client,
+    source: Side,
+    names: &ObjectNames,
+) -> Result<Option<Lsn>, PgError> {
     let row = client
         .query_opt(
             "SELECT pg_replication_origin_progress($1, true)::text
@@ -183,12 +205,18 @@ pub async fn origin_position(client: &Client, source: Side, names: &ObjectNames)
         )
         .await
         .map_err(PgError::sql("reading replication origin progress"))?;
-    Ok(row.and_then(|r| r.get::<_, Option<String>>(0)).and_then(|s| s.parse().ok()))
+    Ok(row
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .and_then(|s| s.parse().ok()))
 }
 
 /// Removes the slot (terminating a walsender still attached to it) and the publication on a
 /// source server, so no abandoned slot retains WAL.
-pub async fn teardown_source(client: &Client, side: Side, names: &ObjectNames) -> Result<(), PgError> {
+pub async fn teardown_source(
+    client: &Client,
+    side: Side,
+    names: &ObjectNames,
+) -> Result<(), PgError> {
     let slot = names.slot(side);
     client
         .execute(
@@ -217,14 +245,21 @@ pub async fn teardown_source(client: &Client, side: Side, names: &ObjectNames) -
         }
     }
     client
-        .batch_execute(&format!("DROP PUBLICATION IF EXISTS {}", quote_ident(&names.publication(side))))
+        .batch_execute(&format!(
+            "DROP PUBLICATION IF EXISTS {}",
+            quote_ident(&names.publication(side))
+        ))
         .await
         .map_err(PgError::sql("dropping the publication"))?;
     Ok(())
 }
 
 /// Removes the replication origin for changes from `source` on a target server.
-pub async fn teardown_target(client: &Client, source: Side, names: &ObjectNames) -> Result<(), PgError> {
+pub async fn teardown_target(
+    client: &Client,
+    source: Side,
+    names: &ObjectNames,
+) -> Result<(), PgError> {
     client
         .execute(
             "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1",

@@ -1,4 +1,5 @@
 //! Integration tests of the sync pipelines against real PostgreSQL clusters.
 
+mod snapshot;
 mod streaming;
 mod support;

@@ -46,11 +46,27 @@ async fn legacy_changes_reach_supra_transformed_in_order() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "fisica");
-    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("GOMP800101AB1"));
-    assert_eq!(row.get::<_, String>(2), "Gómez Peña María J.", "the last of two updates wins");
-    assert_eq!(row.get::<_, Option<String>>(4).as_deref(), Some("4421234567"));
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        Some("GOMP800101AB1")
+    );
+    assert_eq!(
+        row.get::<_, String>(2),
+        "Gómez Peña María J.",
+        "the last of two updates wins"
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>(4).as_deref(),
+        Some("4421234567")
+    );
     assert!(row.get::<_, bool>(5));
-    let moral = supra.query_one("SELECT person_type, rfc FROM persons WHERE first_name IS NULL", &[]).await.unwrap();
+    let moral = supra
+        .query_one(
+            "SELECT person_type, rfc FROM persons WHERE first_name IS NULL",
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(moral.get::<_, String>(0), "moral");
     assert_eq!(moral.get::<_, Option<String>>(1), None, "'' becomes NULL");
 
@@ -67,12 +83,18 @@ async fn legacy_changes_reach_supra_transformed_in_order() {
     assert_eq!(mapped, 2);
 
     // Delete propagates.
-    legacy.batch_execute("DELETE FROM cf_quere_pro.persona WHERE prsid = 2").await.unwrap();
+    legacy
+        .batch_execute("DELETE FROM cf_quere_pro.persona WHERE prsid = 2")
+        .await
+        .unwrap();
     wait_count(&supra, PERSONS, 1).await;
 
     // The origin holds the resume point and the slot was acknowledged up to it.
     let target_pos: String = supra
-        .query_one("SELECT pg_replication_origin_progress($1, true)::text", &[&env.names.origin(Side::Legacy)])
+        .query_one(
+            "SELECT pg_replication_origin_progress($1, true)::text",
+            &[&env.names.origin(Side::Legacy)],
+        )
         .await
         .unwrap()
         .get(0);
@@ -80,7 +102,10 @@ async fn legacy_changes_reach_supra_transformed_in_order() {
     let slot = env.names.slot(Side::Legacy);
     wait_until("slot acknowledged", Duration::from_secs(30), || async {
         let confirmed: String = legacy
-            .query_one("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+            .query_one(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                &[&slot],
+            )
             .await
             .map_err(|e| e.to_string())?
             .get(0);
@@ -117,7 +142,11 @@ async fn a_change_that_cannot_be_applied_is_logged_and_the_stream_goes_on() {
         .await
         .unwrap();
     assert_eq!(failed.get::<_, String>(0), "11");
-    assert!(failed.get::<_, String>(1).contains("duplicate key"), "{}", failed.get::<_, String>(1));
+    assert!(
+        failed.get::<_, String>(1).contains("duplicate key"),
+        "{}",
+        failed.get::<_, String>(1)
+    );
     assert_eq!(failed.get::<_, String>(2), "cf_quere_pro.persona");
     wait_count(&supra, PERSONS, 2).await;
     running.stop().await.unwrap();
@@ -131,8 +160,15 @@ async fn a_supra_change_reaches_legacy_once_and_never_comes_back() {
     let reverse = env.start(Side::Supra);
     let legacy = env.legacy.connect().await.unwrap();
     let supra = supra_admin(&env).await;
-    legacy.batch_execute("SELECT setval('cf_quere_pro.seq_prsid', 5000)").await.unwrap();
-    let tenant: uuid::Uuid = supra.query_one("SELECT id FROM tenants WHERE slug = 'cea-queretaro'", &[]).await.unwrap().get(0);
+    legacy
+        .batch_execute("SELECT setval('cf_quere_pro.seq_prsid', 5000)")
+        .await
+        .unwrap();
+    let tenant: uuid::Uuid = supra
+        .query_one("SELECT id FROM tenants WHERE slug = 'cea-queretaro'", &[])
+        .await
+        .unwrap()
+        .get(0);
     supra
         .execute(
             "INSERT INTO persons (tenant_id, person_type, name, first_name, last_name_paterno, rfc, phone)
@@ -143,12 +179,22 @@ async fn a_supra_change_reaches_legacy_once_and_never_comes_back() {
         .unwrap();
     wait_count(&legacy, "SELECT count(*) FROM cf_quere_pro.persona", 1).await;
     let row = legacy
-        .query_one("SELECT prsid::text, prstipo, prsnif, prsnombre, prsape1 FROM cf_quere_pro.persona", &[])
+        .query_one(
+            "SELECT prsid::text, prstipo, prsnif, prsnombre, prsape1 FROM cf_quere_pro.persona",
+            &[],
+        )
         .await
         .unwrap();
-    assert_eq!(row.get::<_, String>(0), "5001", "legacy id from the sequence");
+    assert_eq!(
+        row.get::<_, String>(0),
+        "5001",
+        "legacy id from the sequence"
+    );
     assert_eq!(row.get::<_, String>(1), "F");
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("NUPA900101AB2"));
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("NUPA900101AB2")
+    );
     assert_eq!(row.get::<_, Option<String>>(3).as_deref(), Some("Andrés"));
 
     // A later legacy change proves the forward pipeline is past the echo: if the echo had been
@@ -159,7 +205,10 @@ async fn a_supra_change_reaches_legacy_once_and_never_comes_back() {
         .unwrap();
     wait_count(&supra, PERSONS, 2).await;
     let log: Vec<(String, String)> = supra
-        .query("SELECT direction::text, entity_id::text FROM supra_sync.sync_log ORDER BY id", &[])
+        .query(
+            "SELECT direction::text, entity_id::text FROM supra_sync.sync_log ORDER BY id",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -167,7 +216,10 @@ async fn a_supra_change_reaches_legacy_once_and_never_comes_back() {
         .collect();
     assert_eq!(
         log,
-        vec![("supra_to_legacy".to_string(), "5001".to_string()), ("legacy_to_supra".to_string(), "7".to_string())],
+        vec![
+            ("supra_to_legacy".to_string(), "5001".to_string()),
+            ("legacy_to_supra".to_string(), "7".to_string())
+        ],
         "the SUPRA insert must be applied to legacy exactly once and never echo back"
     );
     let mapping: i64 = supra
@@ -186,14 +238,21 @@ async fn an_idle_source_with_a_busy_unrelated_table_does_not_retain_wal() {
     let env = SyncEnv::new().await;
     let running = env.start(Side::Legacy);
     let legacy = env.legacy.connect().await.unwrap();
-    legacy.batch_execute("CREATE TABLE public.ruido (id serial primary key, payload text)").await.unwrap();
+    legacy
+        .batch_execute("CREATE TABLE public.ruido (id serial primary key, payload text)")
+        .await
+        .unwrap();
     for _ in 0..20 {
         legacy
             .batch_execute("INSERT INTO public.ruido (payload) SELECT repeat('x', 1000) FROM generate_series(1, 500)")
             .await
             .unwrap();
     }
-    let target: String = legacy.query_one("SELECT pg_current_wal_lsn()::text", &[]).await.unwrap().get(0);
+    let target: String = legacy
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
     let target: Lsn = target.parse().unwrap();
     let slot = env.names.slot(Side::Legacy);
     wait_until("the idle slot to advance past the unrelated writes", Duration::from_secs(60), || async {

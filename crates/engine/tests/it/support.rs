@@ -33,14 +33,19 @@ async fn legacy_schema(db: TestDatabase) -> Result<(), String> {
     files.sort();
     for f in files {
         let sql = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
-        client.batch_execute(&sql).await.map_err(|e| format!("{}: {e}", f.display()))?;
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| format!("{}: {e}", f.display()))?;
     }
     Ok(())
 }
 
 async fn supra_schema(db: TestDatabase) -> Result<(), String> {
     let cfg = DbConfig::parse("supra", &db.connection_string).map_err(|e| e.to_string())?;
-    migrate::migrate_supra(&cfg).await.map_err(|e| e.to_string())?;
+    migrate::migrate_supra(&cfg)
+        .await
+        .map_err(|e| e.to_string())?;
     let client = db.connect().await.map_err(|e| e.to_string())?;
     client
         .batch_execute("INSERT INTO tenants (name, slug) VALUES ('CEA Querétaro', 'cea-queretaro')")
@@ -65,21 +70,40 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 impl SyncEnv {
     /// Builds the databases and runs setup for both directions.
     pub async fn new() -> SyncEnv {
-        let legacy_db = legacy().fresh_database_from("legacy_schema", legacy_schema).await.unwrap();
-        let supra_db = supra().fresh_database_from("supra_schema", supra_schema).await.unwrap();
+        let legacy_db = legacy()
+            .fresh_database_from("legacy_schema", legacy_schema)
+            .await
+            .unwrap();
+        let supra_db = supra()
+            .fresh_database_from("supra_schema", supra_schema)
+            .await
+            .unwrap();
         let names = ObjectNames::with_prefix(&format!(
             "t{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let mappings = mappings();
-        let env = SyncEnv { legacy: legacy_db, supra: supra_db, names, mappings };
+        let env = SyncEnv {
+            legacy: legacy_db,
+            supra: supra_db,
+            names,
+            mappings,
+        };
         let l = env.legacy.connect().await.unwrap();
         let s = env.supra.connect().await.unwrap();
-        setup::setup_source(&l, Side::Legacy, &env.names, &env.mappings.legacy_tables()).await.unwrap();
-        setup::setup_source(&s, Side::Supra, &env.names, &env.mappings.supra_tables()).await.unwrap();
-        setup::setup_target(&s, Side::Legacy, &env.names).await.unwrap();
-        setup::setup_target(&l, Side::Supra, &env.names).await.unwrap();
+        setup::setup_source(&l, Side::Legacy, &env.names, &env.mappings.legacy_tables())
+            .await
+            .unwrap();
+        setup::setup_source(&s, Side::Supra, &env.names, &env.mappings.supra_tables())
+            .await
+            .unwrap();
+        setup::setup_target(&s, Side::Legacy, &env.names)
+            .await
+            .unwrap();
+        setup::setup_target(&l, Side::Supra, &env.names)
+            .await
+            .unwrap();
         env
     }
 
@@ -93,23 +117,49 @@ impl SyncEnv {
 
     /// Starts one direction in the background.
     pub fn start(&self, source: Side) -> RunningPipeline {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        self.start_with(source, |_| {})
+    }
+
+    /// Starts one direction with adjusted options.
+    pub fn start_with(
+        &self,
+        source: Side,
+        adjust: impl FnOnce(&mut PipelineOptions),
+    ) -> RunningPipeline {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let mut opts = PipelineOptions::new(source);
         opts.names = self.names.clone();
         opts.heartbeat_interval = Duration::from_millis(200);
-        let pipeline = Pipeline::new(opts, self.config(Side::Legacy), self.config(Side::Supra), self.mappings.clone());
+        adjust(&mut opts);
+        let pipeline = Pipeline::new(
+            opts,
+            self.config(Side::Legacy),
+            self.config(Side::Supra),
+            self.mappings.clone(),
+        );
         let stats = pipeline.stats();
         let (tx, rx) = watch::channel(false);
         let handle = tokio::spawn(async move { pipeline.run(rx).await.map_err(|e| e.to_string()) });
-        RunningPipeline { shutdown: tx, handle, stats }
+        RunningPipeline {
+            shutdown: tx,
+            handle,
+            stats,
+        }
     }
 
     /// Removes slots so no test leaves WAL retained.
     pub async fn teardown(&self) {
         let l = self.legacy.connect().await.unwrap();
         let s = self.supra.connect().await.unwrap();
-        setup::teardown_source(&l, Side::Legacy, &self.names).await.unwrap();
-        setup::teardown_source(&s, Side::Supra, &self.names).await.unwrap();
+        setup::teardown_source(&l, Side::Legacy, &self.names)
+            .await
+            .unwrap();
+        setup::teardown_source(&s, Side::Supra, &self.names)
+            .await
+            .unwrap();
     }
 }
 
@@ -131,10 +181,22 @@ impl RunningPipeline {
 
 /// Waits until `sql` (returning one bigint) returns `expected`.
 pub async fn wait_count(client: &tokio_postgres::Client, sql: &str, expected: i64) {
-    wait_until(&format!("{sql} = {expected}"), Duration::from_secs(60), || async {
-        let n: i64 = client.query_one(sql, &[]).await.map_err(|e| e.to_string())?.get(0);
-        if n == expected { Ok(true) } else { Err(format!("{n}")) }
-    })
+    wait_until(
+        &format!("{sql} = {expected}"),
+        Duration::from_secs(60),
+        || async {
+            let n: i64 = client
+                .query_one(sql, &[])
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if n == expected {
+                Ok(true)
+            } else {
+                Err(format!("{n}"))
+            }
+        },
+    )
     .await
     .unwrap();
 }

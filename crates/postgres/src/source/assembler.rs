@@ -95,7 +95,10 @@ impl TransactionAssembler {
             .current
             .take()
             .ok_or_else(|| PgError::Decode(format!("Commit at {commit_lsn} without Begin")))?;
-        if b.origin.as_ref().is_some_and(|o| self.drop_origins.contains(o)) {
+        if b.origin
+            .as_ref()
+            .is_some_and(|o| self.drop_origins.contains(o))
+        {
             return Ok(SourceEvent::Skipped { end_lsn });
         }
         Ok(SourceEvent::Transaction(Transaction {
@@ -113,7 +116,8 @@ impl TransactionAssembler {
     pub fn data(&mut self, message: LogicalMessage) -> Result<(), PgError> {
         match message {
             LogicalMessage::Relation(rel) => {
-                self.relations.insert(rel.id, Arc::new(self.schema_of(&rel)));
+                self.relations
+                    .insert(rel.id, Arc::new(self.schema_of(&rel)));
             }
             LogicalMessage::Type(ty) => {
                 self.type_names.insert(ty.id, ty.name);
@@ -126,23 +130,43 @@ impl TransactionAssembler {
             LogicalMessage::Insert(ins) => {
                 let schema = self.relation(ins.relation_id)?;
                 let new = to_row(&schema, &ins.new);
-                self.push(Change { op: ChangeOp::Insert, table: schema.table.clone(), old: None, new: Some(new) })?;
+                self.push(Change {
+                    op: ChangeOp::Insert,
+                    table: schema.table.clone(),
+                    old: None,
+                    new: Some(new),
+                })?;
             }
             LogicalMessage::Update(upd) => {
                 let schema = self.relation(upd.relation_id)?;
                 let old = upd.old.as_ref().map(|o| to_row(&schema, o.tuple()));
                 let new = to_row(&schema, &upd.new);
-                self.push(Change { op: ChangeOp::Update, table: schema.table.clone(), old, new: Some(new) })?;
+                self.push(Change {
+                    op: ChangeOp::Update,
+                    table: schema.table.clone(),
+                    old,
+                    new: Some(new),
+                })?;
             }
             LogicalMessage::Delete(del) => {
                 let schema = self.relation(del.relation_id)?;
                 let old = to_row(&schema, del.old.tuple());
-                self.push(Change { op: ChangeOp::Delete, table: schema.table.clone(), old: Some(old), new: None })?;
+                self.push(Change {
+                    op: ChangeOp::Delete,
+                    table: schema.table.clone(),
+                    old: Some(old),
+                    new: None,
+                })?;
             }
             LogicalMessage::Truncate(tr) => {
                 for id in tr.relation_ids {
                     let schema = self.relation(id)?;
-                    self.push(Change { op: ChangeOp::Truncate, table: schema.table.clone(), old: None, new: None })?;
+                    self.push(Change {
+                        op: ChangeOp::Truncate,
+                        table: schema.table.clone(),
+                        old: None,
+                        new: None,
+                    })?;
                 }
             }
             // Begin/Commit/Message arrive as separate events; streaming of in-progress
@@ -155,17 +179,23 @@ impl TransactionAssembler {
     fn push(&mut self, change: Change) -> Result<(), PgError> {
         self.current
             .as_mut()
-            .ok_or_else(|| PgError::Decode(format!("{:?} on {} outside a transaction", change.op, change.table)))?
+            .ok_or_else(|| {
+                PgError::Decode(format!(
+                    "{:?} on {} outside a transaction",
+                    change.op, change.table
+                ))
+            })?
             .changes
             .push(change);
         Ok(())
     }
 
     fn relation(&self, id: Oid) -> Result<Arc<RowSchema>, PgError> {
-        self.relations
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| PgError::Decode(format!("change for relation {id} before its Relation message")))
+        self.relations.get(&id).cloned().ok_or_else(|| {
+            PgError::Decode(format!(
+                "change for relation {id} before its Relation message"
+            ))
+        })
     }
 
     fn schema_of(&self, rel: &RelationBody) -> RowSchema {
@@ -204,7 +234,8 @@ fn to_row(schema: &Arc<RowSchema>, tuple: &TupleData) -> Row {
             Some(ColumnValue::Unchanged) => Value::Unchanged,
             Some(ColumnValue::Text(bytes)) | Some(ColumnValue::Binary(bytes)) => {
                 let text = String::from_utf8_lossy(bytes);
-                Value::parse_text(col.pg_type, &text).unwrap_or_else(|_| Value::Text(text.into_owned()))
+                Value::parse_text(col.pg_type, &text)
+                    .unwrap_or_else(|_| Value::Text(text.into_owned()))
             }
         })
         .collect();
@@ -258,7 +289,8 @@ mod tests {
         let mut a = TransactionAssembler::new(Side::Legacy, ["supra_sync_supra".to_string()]);
         a.begin(7, 0);
         a.data(decode(&relation_bytes()).unwrap()).unwrap();
-        a.data(decode(&insert_bytes("42", Some("Peña"))).unwrap()).unwrap();
+        a.data(decode(&insert_bytes("42", Some("Peña"))).unwrap())
+            .unwrap();
         a.data(decode(&insert_bytes("43", None)).unwrap()).unwrap();
         let SourceEvent::Transaction(tx) = a.commit(Lsn(100), Lsn(120)).unwrap() else {
             panic!("expected a transaction")
@@ -268,9 +300,15 @@ mod tests {
         assert_eq!(tx.commit_ts.to_rfc3339(), "2000-01-01T00:00:00+00:00");
         assert_eq!(tx.changes.len(), 2);
         let first = tx.changes[0].new.as_ref().unwrap();
-        assert_eq!(first.values, vec![Value::Numeric(42.into()), Value::Text("Peña".into())]);
+        assert_eq!(
+            first.values,
+            vec![Value::Numeric(42.into()), Value::Text("Peña".into())]
+        );
         assert_eq!(first.key_text(), "42");
-        assert_eq!(tx.changes[1].new.as_ref().unwrap().values[1], Value::Unchanged);
+        assert_eq!(
+            tx.changes[1].new.as_ref().unwrap().values[1],
+            Value::Unchanged
+        );
 
         // The same data under our own apply origin is an echo.
         a.begin(8, 0);
@@ -278,15 +316,21 @@ mod tests {
         origin.extend(5u64.to_be_bytes());
         origin.extend(b"supra_sync_supra\0");
         a.data(decode(&origin).unwrap()).unwrap();
-        a.data(decode(&insert_bytes("44", Some("x"))).unwrap()).unwrap();
-        assert_eq!(a.commit(Lsn(200), Lsn(220)).unwrap(), SourceEvent::Skipped { end_lsn: Lsn(220) });
+        a.data(decode(&insert_bytes("44", Some("x"))).unwrap())
+            .unwrap();
+        assert_eq!(
+            a.commit(Lsn(200), Lsn(220)).unwrap(),
+            SourceEvent::Skipped { end_lsn: Lsn(220) }
+        );
     }
 
     #[test]
     fn change_before_relation_is_an_error() {
         let mut a = TransactionAssembler::new(Side::Legacy, []);
         a.begin(1, 0);
-        let err = a.data(decode(&insert_bytes("1", Some("a"))).unwrap()).unwrap_err();
+        let err = a
+            .data(decode(&insert_bytes("1", Some("a"))).unwrap())
+            .unwrap_err();
         assert!(err.to_string().contains("before its Relation message"));
         assert!(a.commit(Lsn(1), Lsn(2)).is_ok());
         assert!(a.commit(Lsn(1), Lsn(2)).is_err(), "commit without begin");

@@ -33,7 +33,10 @@ pub const HEARTBEAT_PREFIX: &str = "supra_sync.heartbeat";
 /// Emits one heartbeat on the source (non-transactional logical message).
 pub async fn emit_heartbeat(client: &tokio_postgres::Client) -> Result<(), crate::PgError> {
     client
-        .execute("SELECT pg_logical_emit_message(false, $1, '')", &[&HEARTBEAT_PREFIX])
+        .execute(
+            "SELECT pg_logical_emit_message(false, $1, '')",
+            &[&HEARTBEAT_PREFIX],
+        )
         .await
         .map_err(crate::PgError::sql("emitting a heartbeat"))?;
     Ok(())

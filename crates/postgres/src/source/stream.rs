@@ -43,7 +43,10 @@ fn from_wire(lsn: pgwire_replication::Lsn) -> Lsn {
 impl ReplicationSource {
     /// Connects and starts streaming from `options.start_lsn` (the server starts at the later
     /// of that and the slot's confirmed position).
-    pub async fn start(db: &DbConfig, options: SourceOptions) -> Result<ReplicationSource, PgError> {
+    pub async fn start(
+        db: &DbConfig,
+        options: SourceOptions,
+    ) -> Result<ReplicationSource, PgError> {
         let config = ReplicationConfig::new(
             db.host(),
             db.user(),
@@ -58,7 +61,9 @@ impl ReplicationSource {
         .with_status_interval(options.status_interval)
         .with_buffer_size(1024)
         .with_application_name(format!("supra-sync {}", options.slot))
-        .with_options("-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3");
+        .with_options(
+            "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3",
+        );
         let client = ReplicationClient::connect(config)
             .await
             .map_err(|e| PgError::Replication(format!("{}: {e}", db.describe())))?;
@@ -80,7 +85,11 @@ impl ReplicationSource {
                 .map_err(|e| PgError::Replication(e.to_string()))?;
             let Some(event) = event else { return Ok(None) };
             match event {
-                ReplicationEvent::Begin { xid, commit_time_micros, .. } => {
+                ReplicationEvent::Begin {
+                    xid,
+                    commit_time_micros,
+                    ..
+                } => {
                     self.assembler.begin(xid, commit_time_micros);
                 }
                 ReplicationEvent::XLogData { data, .. } => {
@@ -97,9 +106,12 @@ impl ReplicationSource {
                     }
                     return Ok(Some(event));
                 }
-                ReplicationEvent::Message { transactional: false, lsn, prefix, content }
-                    if prefix == WATERMARK_PREFIX =>
-                {
+                ReplicationEvent::Message {
+                    transactional: false,
+                    lsn,
+                    prefix,
+                    content,
+                } if prefix == WATERMARK_PREFIX => {
                     let lsn = from_wire(lsn);
                     if lsn < self.start_lsn {
                         continue;
@@ -109,15 +121,22 @@ impl ReplicationSource {
                         content: String::from_utf8_lossy(&content).into_owned(),
                     }));
                 }
-                ReplicationEvent::Message { transactional: false, lsn, prefix, .. }
-                    if prefix == HEARTBEAT_PREFIX && !self.assembler.in_transaction() =>
-                {
-                    return Ok(Some(SourceEvent::Idle { wal_end: from_wire(lsn) }));
+                ReplicationEvent::Message {
+                    transactional: false,
+                    lsn,
+                    prefix,
+                    ..
+                } if prefix == HEARTBEAT_PREFIX && !self.assembler.in_transaction() => {
+                    return Ok(Some(SourceEvent::Idle {
+                        wal_end: from_wire(lsn),
+                    }));
                 }
                 ReplicationEvent::Message { .. } => {}
                 ReplicationEvent::KeepAlive { wal_end, .. } => {
                     if !self.assembler.in_transaction() {
-                        return Ok(Some(SourceEvent::Idle { wal_end: from_wire(wal_end) }));
+                        return Ok(Some(SourceEvent::Idle {
+                            wal_end: from_wire(wal_end),
+                        }));
                     }
                 }
                 ReplicationEvent::StoppedAt { .. } => return Ok(None),
@@ -134,6 +153,9 @@ impl ReplicationSource {
 
     /// Stops the stream, sending a final acknowledgement.
     pub async fn shutdown(mut self) -> Result<(), PgError> {
-        self.client.shutdown().await.map_err(|e| PgError::Replication(e.to_string()))
+        self.client
+            .shutdown()
+            .await
+            .map_err(|e| PgError::Replication(e.to_string()))
     }
 }

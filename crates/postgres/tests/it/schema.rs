@@ -5,11 +5,31 @@ use supra_sync_postgres::migrate;
 use crate::support::{config, migrated_supra};
 
 const SUPRA_TABLES: &[&str] = &[
-    "tenants", "explotaciones", "explotacion_configs", "offices", "persons", "addresses",
-    "person_contacts", "sectores_hidraulicos", "acometidas", "tomas", "meters", "contracts",
-    "contract_notifications", "meter_readings", "tariff_schedules", "invoice_batches", "invoices",
-    "invoice_lines", "payments", "payment_plans", "work_orders", "domain_values",
-    "domain_value_links", "sat_catalogs", "domain_events",
+    "tenants",
+    "explotaciones",
+    "explotacion_configs",
+    "offices",
+    "persons",
+    "addresses",
+    "person_contacts",
+    "sectores_hidraulicos",
+    "acometidas",
+    "tomas",
+    "meters",
+    "contracts",
+    "contract_notifications",
+    "meter_readings",
+    "tariff_schedules",
+    "invoice_batches",
+    "invoices",
+    "invoice_lines",
+    "payments",
+    "payment_plans",
+    "work_orders",
+    "domain_values",
+    "domain_value_links",
+    "sat_catalogs",
+    "domain_events",
 ];
 
 const SYNC_TABLES: &[&str] = &["sync_mappings", "sync_log", "sync_conflicts"];
@@ -28,21 +48,33 @@ async fn every_supra_and_sync_table_exists() {
     }
     for table in SYNC_TABLES {
         let found: bool = c
-            .query_one("SELECT to_regclass('supra_sync.' || $1) IS NOT NULL", &[table])
+            .query_one(
+                "SELECT to_regclass('supra_sync.' || $1) IS NOT NULL",
+                &[table],
+            )
             .await
             .unwrap()
             .get(0);
         assert!(found, "sync table {table} missing after migrations");
     }
-    let sat: i64 = c.query_one("SELECT count(*) FROM sat_catalogs", &[]).await.unwrap().get(0);
-    assert!(sat >= 13, "sat_catalogs seeded with the seed's codes, found {sat}");
+    let sat: i64 = c
+        .query_one("SELECT count(*) FROM sat_catalogs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        sat >= 13,
+        "sat_catalogs seeded with the seed's codes, found {sat}"
+    );
 }
 
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let db = migrated_supra().await;
     let cfg = config("supra", &db);
-    migrate::migrate_supra(&cfg).await.expect("second run applies nothing and succeeds");
+    migrate::migrate_supra(&cfg)
+        .await
+        .expect("second run applies nothing and succeeds");
 }
 
 #[tokio::test]
@@ -61,10 +93,17 @@ async fn rls_is_enabled_and_forced_on_every_tenant_scoped_table() {
         )
         .await
         .unwrap();
-    assert!(rows.len() >= 15, "expected many tenant-scoped tables, got {}", rows.len());
+    assert!(
+        rows.len() >= 15,
+        "expected many tenant-scoped tables, got {}",
+        rows.len()
+    );
     for r in rows {
         let (name, enabled, forced): (String, bool, bool) = (r.get(0), r.get(1), r.get(2));
-        assert!(enabled && forced, "{name}: RLS enabled={enabled} forced={forced}");
+        assert!(
+            enabled && forced,
+            "{name}: RLS enabled={enabled} forced={forced}"
+        );
     }
 }
 
@@ -95,13 +134,12 @@ async fn a_tenant_sees_and_writes_only_its_own_rows() {
         .await
         .unwrap();
 
-    let app = supra_sync_testkit::supra()
-        .connect(&db.name)
-        .await
-        .unwrap();
+    let app = supra_sync_testkit::supra().connect(&db.name).await.unwrap();
     app.batch_execute("SET ROLE supra_app_test").await.unwrap();
     for (tenant, name) in [(a, "Ana de A"), (b, "Beto de B")] {
-        app.batch_execute(&format!("SET app.current_tenant = '{tenant}'")).await.unwrap();
+        app.batch_execute(&format!("SET app.current_tenant = '{tenant}'"))
+            .await
+            .unwrap();
         app.execute(
             "INSERT INTO persons (tenant_id, person_type, name) VALUES ($1, 'fisica', $2)",
             &[&tenant, &name],
@@ -109,10 +147,21 @@ async fn a_tenant_sees_and_writes_only_its_own_rows() {
         .await
         .unwrap();
     }
-    app.batch_execute(&format!("SET app.current_tenant = '{a}'")).await.unwrap();
-    let names: Vec<String> =
-        app.query("SELECT name FROM persons", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(names, vec!["Ana de A".to_string()], "tenant A must see only its own person");
+    app.batch_execute(&format!("SET app.current_tenant = '{a}'"))
+        .await
+        .unwrap();
+    let names: Vec<String> = app
+        .query("SELECT name FROM persons", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Ana de A".to_string()],
+        "tenant A must see only its own person"
+    );
     let err = app
         .execute(
             "INSERT INTO persons (tenant_id, person_type, name) VALUES ($1, 'fisica', 'intruso')",
@@ -122,12 +171,19 @@ async fn a_tenant_sees_and_writes_only_its_own_rows() {
         .expect_err("tenant A must not insert a row of tenant B");
     assert_eq!(err.code().map(|c| c.code()), Some("42501"), "{err}");
     let changed = app
-        .execute("UPDATE persons SET name = 'hackeado' WHERE tenant_id = $1", &[&b])
+        .execute(
+            "UPDATE persons SET name = 'hackeado' WHERE tenant_id = $1",
+            &[&b],
+        )
         .await
         .unwrap();
     assert_eq!(changed, 0, "tenant A updated tenant B's rows");
 
     app.batch_execute("RESET app.current_tenant").await.unwrap();
-    let seen: i64 = app.query_one("SELECT count(*) FROM persons", &[]).await.unwrap().get(0);
+    let seen: i64 = app
+        .query_one("SELECT count(*) FROM persons", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(seen, 0, "no tenant context must see nothing");
 }

@@ -8,7 +8,9 @@ pub async fn migrated_supra() -> TestDatabase {
     supra()
         .fresh_database_from("supra_migrated", |db| async move {
             let cfg = DbConfig::parse("supra", &db.connection_string).map_err(|e| e.to_string())?;
-            migrate::migrate_supra(&cfg).await.map_err(|e| e.to_string())
+            migrate::migrate_supra(&cfg)
+                .await
+                .map_err(|e| e.to_string())
         })
         .await
         .expect("migrated SUPRA database")
