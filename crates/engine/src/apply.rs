@@ -42,8 +42,11 @@ use crate::{EngineError, raw};
 pub struct ApplierOptions {
     /// Which side the changes come from.
     pub source: Side,
-    /// Object names (origins).
+    /// Object names.
     pub names: ObjectNames,
+    /// Replication origin the writes carry (normally `names.origin(source)`; replay uses
+    /// `names.replay_origin()`).
+    pub origin: String,
     /// Tenant code (`tenants.slug`) whose context the SUPRA writes run in.
     pub tenant: String,
     /// Stop the pipeline at the first failed change instead of logging it and going on.
@@ -90,6 +93,8 @@ pub struct Applier {
     pending_progress: Option<(EntityProgress, bool, Lsn)>,
     /// Parked change ids to delete in the next target transaction.
     pending_unpark: Vec<i64>,
+    /// Extra statements (SQL, text parameters) for the next target transaction.
+    staged: Vec<(String, Vec<Option<String>>)>,
 }
 
 impl Applier {
@@ -103,7 +108,7 @@ impl Applier {
         book: Option<Client>,
         source: Client,
     ) -> Result<Applier, EngineError> {
-        let origin = opts.names.origin(opts.source);
+        let origin = opts.origin.clone();
         target
             .query("SELECT pg_replication_origin_session_setup($1)", &[&origin])
             .await
@@ -147,6 +152,7 @@ impl Applier {
             range_next: HashMap::new(),
             pending_progress: None,
             pending_unpark: Vec::new(),
+            staged: Vec::new(),
         })
     }
 
@@ -275,6 +281,15 @@ impl Applier {
             let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
             book::write_parked(&tx, &parked).await?;
         }
+        for (sql, params) in &self.staged {
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            tx.execute(sql.as_str(), &refs)
+                .await
+                .map_err(|e| EngineError::sql(format!("staged statement {sql}"), e))?;
+        }
         if let Some((progress, done, lsn)) = &self.pending_progress {
             record_progress(&tx, progress, *done, *lsn).await?;
         }
@@ -343,6 +358,13 @@ impl Applier {
         let result = self.apply(std::slice::from_ref(&tx)).await;
         self.pending_progress = None;
         Ok((result?, progress))
+    }
+
+    /// Stages a statement to run inside the next target transaction (e.g. replay offsets, so
+    /// they commit atomically with the data). Parameters are bound as text. Cleared after the
+    /// next successful [`Applier::apply`].
+    pub fn stage_statement(&mut self, sql: impl Into<String>, params: Vec<Option<String>>) {
+        self.staged.push((sql.into(), params));
     }
 
     /// True when some changes wait for references to be mapped.

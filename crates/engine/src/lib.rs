@@ -19,6 +19,7 @@
 pub mod apply;
 pub mod book;
 pub mod pipeline;
+pub mod publish;
 pub mod raw;
 pub mod reader;
 pub mod snapshot;

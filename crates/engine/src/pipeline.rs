@@ -22,6 +22,7 @@ use supra_sync_postgres::source::{ReplicationSource, SourceEvent, SourceOptions,
 use supra_sync_postgres::{DbConfig, setup};
 use tokio::sync::watch;
 
+use crate::publish::ChangePublisher;
 use crate::snapshot::{Chunk, EntityProgress, Snapshotter, parse_watermark};
 use crate::{Applier, ApplierOptions, EngineError};
 use std::collections::VecDeque;
@@ -96,6 +97,7 @@ pub struct Pipeline {
     supra: DbConfig,
     mappings: Arc<MappingSet>,
     stats: Arc<PipelineStats>,
+    publisher: Option<Arc<dyn ChangePublisher>>,
 }
 
 impl Pipeline {
@@ -112,7 +114,27 @@ impl Pipeline {
             supra,
             mappings,
             stats: Arc::new(PipelineStats::default()),
+            publisher: None,
         }
+    }
+
+    /// Publishes every batch (e.g. to Kafka) before applying it.
+    pub fn with_publisher(mut self, publisher: Arc<dyn ChangePublisher>) -> Pipeline {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    async fn publish(&self, batch: &[Transaction], snapshot: bool) -> Result<(), EngineError> {
+        if let Some(p) = &self.publisher {
+            p.publish(batch, snapshot).await.map_err(|e| {
+                if e.transient {
+                    EngineError::Transient(e.message)
+                } else {
+                    EngineError::Definite(e.message)
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Its live counters.
@@ -181,6 +203,7 @@ impl Pipeline {
         let applier_opts = ApplierOptions {
             source: side,
             names: names.clone(),
+            origin: names.origin(side),
             tenant: self.opts.tenant.clone(),
             halt_on_failure: self.opts.halt_on_failure,
         };
@@ -193,7 +216,7 @@ impl Pipeline {
                 slot: names.slot(side),
                 publication: names.publication(side),
                 start_lsn,
-                drop_origins: vec![names.origin(side.other())],
+                drop_origins: names.all_origins(),
                 status_interval: Duration::from_secs(1),
             },
         )
@@ -274,6 +297,7 @@ impl Pipeline {
             // Apply what is pending (a watermark always flushes first: order is kept).
             let mut ack = skipped_to.take();
             if !batch.is_empty() {
+                self.publish(&batch, false).await?;
                 let summary = applier.apply(&batch).await?;
                 self.record(&summary, &batch);
                 ack = Some(ack.map_or(summary.end_lsn, |s| s.max(summary.end_lsn)));

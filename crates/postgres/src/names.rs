@@ -41,6 +41,21 @@ impl ObjectNames {
         format!("{}_{source}", self.prefix)
     }
 
+    /// Replication origin under which `supra-sync replay` applies Kafka records to SUPRA.
+    pub fn replay_origin(&self) -> String {
+        format!("{}_replay", self.prefix)
+    }
+
+    /// Every origin supra-sync applies under: a source drops transactions carrying any of
+    /// them except its own pipeline's (which never appears on its own side).
+    pub fn all_origins(&self) -> Vec<String> {
+        vec![
+            self.origin(Side::Legacy),
+            self.origin(Side::Supra),
+            self.replay_origin(),
+        ]
+    }
+
     /// The pipeline name used in checkpoints, logs and metrics.
     pub fn pipeline(&self, source: Side) -> String {
         format!("{source}_to_{}", source.other())
