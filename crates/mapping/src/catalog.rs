@@ -118,7 +118,10 @@ impl Catalog {
                     }
                 })
                 .collect();
-            let mut table = CatalogTable { columns, ..CatalogTable::default() };
+            let mut table = CatalogTable {
+                columns,
+                ..CatalogTable::default()
+            };
             for r in client.query(INDEX_SQL, &[&t.schema, &t.name]).await? {
                 let cols: Vec<String> = r.get(1);
                 if r.get::<_, bool>(0) {
@@ -138,9 +141,16 @@ impl Catalog {
                 &[&schemas],
             )
             .await?;
-        out.all_tables = names.iter().map(|r| TableName::new(r.get::<_, String>(0), r.get::<_, String>(1))).collect();
+        out.all_tables = names
+            .iter()
+            .map(|r| TableName::new(r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
         for s in sequences {
-            if !client.query(SEQUENCE_SQL, &[&s.schema, &s.name]).await?.is_empty() {
+            if !client
+                .query(SEQUENCE_SQL, &[&s.schema, &s.name])
+                .await?
+                .is_empty()
+            {
                 out.sequences.push(s.clone());
             }
         }
@@ -156,7 +166,10 @@ struct Both<'a> {
 
 impl Both<'_> {
     fn table(&self, t: &TableName) -> Option<&CatalogTable> {
-        self.legacy.tables.get(t).or_else(|| self.supra.tables.get(t))
+        self.legacy
+            .tables
+            .get(t)
+            .or_else(|| self.supra.tables.get(t))
     }
 }
 
@@ -168,7 +181,9 @@ impl ColumnTypes for Both<'_> {
         }
     }
     fn columns(&self, table: &TableName) -> Vec<String> {
-        self.table(table).map(|t| t.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default()
+        self.table(table)
+            .map(|t| t.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -178,54 +193,135 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn push(&mut self, e: &EntityMapping, loc: &Loc, field: &str, message: String, hint: Option<String>) {
+    fn push(
+        &mut self,
+        e: &EntityMapping,
+        loc: &Loc,
+        field: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
         self.out.push(Diagnostic {
             file: e.file().to_path_buf(),
             line: loc.line,
-            field: if field.is_empty() { loc.field.clone() } else { field.to_string() },
+            field: if field.is_empty() {
+                loc.field.clone()
+            } else {
+                field.to_string()
+            },
             message,
             hint,
         });
     }
 
     /// The table, or a diagnostic saying it does not exist.
-    fn table<'c>(&mut self, e: &EntityMapping, t: &TableName, side: &str, loc: &Loc, field: &str) -> Option<&'c CatalogTable>
+    fn table<'c>(
+        &mut self,
+        e: &EntityMapping,
+        t: &TableName,
+        side: &str,
+        loc: &Loc,
+        field: &str,
+    ) -> Option<&'c CatalogTable>
     where
         'a: 'c,
     {
-        let cat: &'a Catalog = if side == "legacy" { self.both.legacy } else { self.both.supra };
+        let cat: &'a Catalog = if side == "legacy" {
+            self.both.legacy
+        } else {
+            self.both.supra
+        };
         match cat.tables.get(t) {
             Some(found) => Some(found),
             None => {
-                let names: Vec<String> = cat.all_tables.iter().filter(|k| k.schema == t.schema).map(|k| k.name.clone()).collect();
-                self.push(e, loc, field, format!("unknown {side} table {t}"), did_you_mean(&t.name, names.iter().map(String::as_str)));
+                let names: Vec<String> = cat
+                    .all_tables
+                    .iter()
+                    .filter(|k| k.schema == t.schema)
+                    .map(|k| k.name.clone())
+                    .collect();
+                self.push(
+                    e,
+                    loc,
+                    field,
+                    format!("unknown {side} table {t}"),
+                    did_you_mean(&t.name, names.iter().map(String::as_str)),
+                );
                 None
             }
         }
     }
 
-    fn key_columns(&mut self, e: &EntityMapping, table: &CatalogTable, t: &TableName, cols: &[String], loc: &Loc, field: &str) {
+    fn key_columns(
+        &mut self,
+        e: &EntityMapping,
+        table: &CatalogTable,
+        t: &TableName,
+        cols: &[String],
+        loc: &Loc,
+        field: &str,
+    ) {
         for c in cols {
             if table.column(c).is_none() {
                 let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                self.push(e, loc, field, format!("unknown column `{c}` in {t}"), did_you_mean(c, known.iter().copied()));
+                self.push(
+                    e,
+                    loc,
+                    field,
+                    format!("unknown column `{c}` in {t}"),
+                    did_you_mean(c, known.iter().copied()),
+                );
             }
         }
     }
 
-    fn targets(&mut self, e: &EntityMapping, table: &CatalogTable, t: &TableName, cols: &[ColumnProg], auto: &[String], loc: &Loc) {
+    fn targets(
+        &mut self,
+        e: &EntityMapping,
+        table: &CatalogTable,
+        t: &TableName,
+        cols: &[ColumnProg],
+        auto: &[String],
+        loc: &Loc,
+    ) {
         for c in cols {
             match table.column(&c.column) {
                 None => {
                     let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                    self.push(e, &c.src.loc, "", format!("unknown column `{}` in {t}", c.column), did_you_mean(&c.column, known.iter().copied()));
+                    self.push(
+                        e,
+                        &c.src.loc,
+                        "",
+                        format!("unknown column `{}` in {t}", c.column),
+                        did_you_mean(&c.column, known.iter().copied()),
+                    );
                 }
                 Some(col) if col.generated => {
-                    self.push(e, &c.src.loc, "", format!("column `{}` of {t} is generated and cannot be written", c.column), Some("remove this line".into()));
+                    self.push(
+                        e,
+                        &c.src.loc,
+                        "",
+                        format!(
+                            "column `{}` of {t} is generated and cannot be written",
+                            c.column
+                        ),
+                        Some("remove this line".into()),
+                    );
                 }
                 Some(col) => {
                     if let Err(hint) = c.ty.assignable_to(col.pg_type) {
-                        self.push(e, &c.src.loc, "", format!("type mismatch: the expression is {} but {t}.{} is {}", c.ty.name(), c.column, col.type_name), Some(hint));
+                        self.push(
+                            e,
+                            &c.src.loc,
+                            "",
+                            format!(
+                                "type mismatch: the expression is {} but {t}.{} is {}",
+                                c.ty.name(),
+                                c.column,
+                                col.type_name
+                            ),
+                            Some(hint),
+                        );
                     }
                 }
             }
@@ -239,7 +335,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn conflict(&mut self, e: &EntityMapping, table: &CatalogTable, t: &TableName, cols: &[String], loc: &Loc) {
+    fn conflict(
+        &mut self,
+        e: &EntityMapping,
+        table: &CatalogTable,
+        t: &TableName,
+        cols: &[String],
+        loc: &Loc,
+    ) {
         let mut want = cols.to_vec();
         want.sort();
         let ok = table.unique.iter().any(|u| {
@@ -248,9 +351,25 @@ impl<'a> Checker<'a> {
             u == want
         });
         if !ok {
-            self.push(e, loc, "", format!("upsert conflict columns ({}) of {t} are not a primary key or unique index", cols.join(", ")), None);
+            self.push(
+                e,
+                loc,
+                "",
+                format!(
+                    "upsert conflict columns ({}) of {t} are not a primary key or unique index",
+                    cols.join(", ")
+                ),
+                None,
+            );
         }
     }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
 }
 
 impl MappingSet {
@@ -273,7 +392,11 @@ impl MappingSet {
 
     /// Checks the mappings against the live catalogs of both databases. Returns every
     /// problem (empty = the mappings fit the databases).
-    pub async fn check_catalog(&self, legacy: &tokio_postgres::Client, supra: &tokio_postgres::Client) -> Diagnostics {
+    pub async fn check_catalog(
+        &self,
+        legacy: &tokio_postgres::Client,
+        supra: &tokio_postgres::Client,
+    ) -> Diagnostics {
         let (lt, seqs, st) = self.touched();
         let fail = |side: &str, e: tokio_postgres::Error| {
             Diagnostics(vec![Diagnostic {
@@ -297,27 +420,60 @@ impl MappingSet {
 
     /// The catalog check against already loaded catalogs (pure; used by `check_catalog`).
     pub fn check_against(&self, legacy: &Catalog, supra: &Catalog) -> Diagnostics {
-        let mut ck = Checker { out: Diagnostics::default(), both: Both { legacy, supra } };
+        let mut ck = Checker {
+            out: Diagnostics::default(),
+            both: Both { legacy, supra },
+        };
         let names: Vec<String> = self.entities().iter().map(|e| e.name.clone()).collect();
         for e in self.entities() {
             let f = &e.spec.file;
-            let legacy_loc = if f.sources.is_empty() { f.legacy_loc.clone() } else { e.spec.loc.clone() };
-            let ltable_field = if f.sources.is_empty() { "legacy.table" } else { "sources.table" };
+            let legacy_loc = if f.sources.is_empty() {
+                f.legacy_loc.clone()
+            } else {
+                e.spec.loc.clone()
+            };
+            let ltable_field = if f.sources.is_empty() {
+                "legacy.table"
+            } else {
+                "sources.table"
+            };
             // Recompile with column types: unknown columns and expression types.
             let mut diags = Diagnostics::default();
             let typed = build(&e.spec, &names, Some(&ck.both), &mut diags);
             ck.out.0.extend(diags.0);
             if let Some(lt) = ck.table(e, &e.legacy_table, "legacy", &legacy_loc, ltable_field) {
-                ck.key_columns(e, lt, &e.legacy_table, &e.legacy_key, &legacy_loc, "legacy.key");
+                ck.key_columns(
+                    e,
+                    lt,
+                    &e.legacy_table,
+                    &e.legacy_key,
+                    &legacy_loc,
+                    "legacy.key",
+                );
                 if lt.primary_key.is_empty() {
-                    ck.push(e, &legacy_loc, ltable_field, format!("{} has no primary key (logical replication needs a replica identity)", e.legacy_table), None);
-                } else if {
-                    let (mut a, mut b) = (lt.primary_key.clone(), e.legacy_key.clone());
-                    a.sort();
-                    b.sort();
-                    a != b
-                } {
-                    ck.push(e, &legacy_loc, "legacy.key", format!("key ({}) is not the primary key ({}) of {}", e.legacy_key.join(", "), lt.primary_key.join(", "), e.legacy_table), None);
+                    ck.push(
+                        e,
+                        &legacy_loc,
+                        ltable_field,
+                        format!(
+                            "{} has no primary key (logical replication needs a replica identity)",
+                            e.legacy_table
+                        ),
+                        None,
+                    );
+                } else if !same_set(&lt.primary_key, &e.legacy_key) {
+                    ck.push(
+                        e,
+                        &legacy_loc,
+                        "legacy.key",
+                        format!(
+                            "key ({}) is not the primary key ({}) of {}",
+                            e.legacy_key.join(", "),
+                            lt.primary_key.join(", "),
+                            e.legacy_table
+                        ),
+                        None,
+                    );
                 }
                 if let Some(rev) = typed.as_ref().and_then(|t| t.reverse.as_ref()) {
                     let auto: Vec<String> = Vec::new();
@@ -325,7 +481,8 @@ impl MappingSet {
                 }
             }
             for j in &e.joins {
-                if let Some(jt) = ck.table(e, &j.table, "legacy", &legacy_loc, "legacy.join.table") {
+                if let Some(jt) = ck.table(e, &j.table, "legacy", &legacy_loc, "legacy.join.table")
+                {
                     let cols: Vec<String> = j.on_names.iter().map(|(c, _)| c.clone()).collect();
                     ck.key_columns(e, jt, &j.table, &cols, &legacy_loc, "legacy.join.on");
                 }
@@ -337,10 +494,16 @@ impl MappingSet {
                     ck.key_columns(e, ct, &c.table, &cols, &c.loc, "children.on");
                 }
             }
-            if let Some(IdStrategy::Sequence(s)) = &e.id_strategy {
-                if !legacy.sequences.contains(&TableName::parse(s)) {
-                    ck.push(e, &legacy_loc, "legacy.id", format!("unknown legacy sequence {s}"), None);
-                }
+            if let Some(IdStrategy::Sequence(s)) = &e.id_strategy
+                && !legacy.sequences.contains(&TableName::parse(s))
+            {
+                ck.push(
+                    e,
+                    &legacy_loc,
+                    "legacy.id",
+                    format!("unknown legacy sequence {s}"),
+                    None,
+                );
             }
             let Some(typed) = typed else { continue };
             let supra_loc = f.supra_loc.clone();
@@ -350,20 +513,49 @@ impl MappingSet {
                 auto.extend(e.children.iter().map(|c| c.into.clone()));
                 ck.key_columns(e, st, &e.supra_tables[0], &auto, &supra_loc, "supra");
                 for c in &e.children {
-                    if let Some(col) = st.column(&c.into) {
-                        if let Err(hint) = Ty::Json.assignable_to(col.pg_type) {
-                            ck.push(e, &c.loc, "children.into", format!("`{}` is {}, not jsonb", c.into, col.type_name), Some(hint));
-                        }
+                    if let Some(col) = st.column(&c.into)
+                        && let Err(hint) = Ty::Json.assignable_to(col.pg_type)
+                    {
+                        ck.push(
+                            e,
+                            &c.loc,
+                            "children.into",
+                            format!("`{}` is {}, not jsonb", c.into, col.type_name),
+                            Some(hint),
+                        );
                     }
                 }
-                ck.targets(e, st, &e.supra_tables[0], &typed.forward, &auto, &f.forward_loc);
+                ck.targets(
+                    e,
+                    st,
+                    &e.supra_tables[0],
+                    &typed.forward,
+                    &auto,
+                    &f.forward_loc,
+                );
                 if st.primary_key.is_empty() {
-                    ck.push(e, &supra_loc, "supra.table", format!("{} has no primary key", e.supra_tables[0]), None);
+                    ck.push(
+                        e,
+                        &supra_loc,
+                        "supra.table",
+                        format!("{} has no primary key", e.supra_tables[0]),
+                        None,
+                    );
                 }
                 ck.conflict(e, st, &e.supra_tables[0], &e.supra_conflict, &supra_loc);
-                if let (Some(tc), Some(col)) = (&e.tenant_column, e.tenant_column.as_ref().and_then(|t| st.column(t))) {
-                    if col.pg_type != PgType::Uuid {
-                        ck.push(e, &supra_loc, "supra.tenant_column", format!("tenant column `{tc}` is {}, not uuid", col.type_name), None);
+                if let (Some(tc), Some(col)) = (
+                    &e.tenant_column,
+                    e.tenant_column.as_ref().and_then(|t| st.column(t)),
+                ) && col.pg_type != PgType::Uuid
+                {
+                    {
+                        ck.push(
+                            e,
+                            &supra_loc,
+                            "supra.tenant_column",
+                            format!("tenant column `{tc}` is {}, not uuid", col.type_name),
+                            None,
+                        );
                     }
                 }
             }

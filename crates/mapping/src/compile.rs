@@ -104,7 +104,9 @@ impl Ty {
             PgType::Bool => "use legacy_bool(...)".into(),
             PgType::Date => "use to_date(...)".into(),
             PgType::Timestamp => "use to_timestamp(...)".into(),
-            PgType::Timestamptz => "use to_timestamptz(...) (reads local legacy time as America/Mexico_City)".into(),
+            PgType::Timestamptz => {
+                "use to_timestamptz(...) (reads local legacy time as America/Mexico_City)".into()
+            }
             PgType::Geography => "use legacy_gps_to_geom(lat, lng)".into(),
             PgType::Json | PgType::Jsonb => "use json_object(...)".into(),
             other => format!("convert the value to {}", other.sql_name()),
@@ -136,13 +138,35 @@ impl Ty {
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     Const(Value),
-    Col { src: usize, slot: usize },
-    Call { func: Func, args: Vec<Node> },
-    Map { input: Box<Node>, entries: Vec<(MapKey, Node)>, default: Option<Box<Node>> },
-    Ref { entity: String, args: Vec<Node> },
-    LegacyRef { entity: String, arg: Box<Node> },
-    JsonObject { keys: Vec<String>, values: Vec<Node> },
-    ToNumeric { arg: Box<Node>, scale: Option<u32> },
+    Col {
+        src: usize,
+        slot: usize,
+    },
+    Call {
+        func: Func,
+        args: Vec<Node>,
+    },
+    Map {
+        input: Box<Node>,
+        entries: Vec<(MapKey, Node)>,
+        default: Option<Box<Node>>,
+    },
+    Ref {
+        entity: String,
+        args: Vec<Node>,
+    },
+    LegacyRef {
+        entity: String,
+        arg: Box<Node>,
+    },
+    JsonObject {
+        keys: Vec<String>,
+        values: Vec<Node>,
+    },
+    ToNumeric {
+        arg: Box<Node>,
+        scale: Option<u32>,
+    },
 }
 
 /// Column names read per source; slot `i` of source `s` is `names[s][i]`.
@@ -153,7 +177,9 @@ pub(crate) struct Slots {
 
 impl Slots {
     pub(crate) fn with_sources(n: usize) -> Slots {
-        Slots { names: vec![Vec::new(); n] }
+        Slots {
+            names: vec![Vec::new(); n],
+        }
     }
 
     /// The slot of `name` in source `src`, adding it if new.
@@ -169,6 +195,13 @@ impl Slots {
     }
 }
 
+/// Type of a column of a source: `None` = no such column, `Some(None)` = type unknown.
+pub(crate) type ColumnLookup<'a> = dyn Fn(usize, &str) -> Option<Option<PgType>> + 'a;
+/// All column names of a source.
+pub(crate) type KnownColumns<'a> = dyn Fn(usize) -> Vec<String> + 'a;
+/// One cached binding: a schema and the positions of the slots in it.
+type Binding = (Arc<RowSchema>, Arc<[usize]>);
+
 /// What an expression may refer to.
 pub(crate) struct Scope<'a> {
     /// Qualifiers naming each source (source 0 may also be referred to unqualified).
@@ -180,9 +213,9 @@ pub(crate) struct Scope<'a> {
     /// Whether this is a reverse (SUPRA → legacy) expression.
     pub(crate) reverse: bool,
     /// Catalog column types per source, when checking against a live database.
-    pub(crate) columns: Option<&'a dyn Fn(usize, &str) -> Option<Option<PgType>>>,
+    pub(crate) columns: Option<&'a ColumnLookup<'a>>,
     /// Column names per source (for "did you mean"), when known.
-    pub(crate) known: Option<&'a dyn Fn(usize) -> Vec<String>>,
+    pub(crate) known: Option<&'a KnownColumns<'a>>,
 }
 
 /// A problem found while compiling, at a byte position of the expression.
@@ -194,7 +227,11 @@ pub(crate) struct CompileError {
 }
 
 fn err(pos: usize, message: impl Into<String>, hint: Option<String>) -> CompileError {
-    CompileError { pos, message: message.into(), hint }
+    CompileError {
+        pos,
+        message: message.into(),
+        hint,
+    }
 }
 
 /// Compiles `e`, registering column slots; pushes every problem into `errors`.
@@ -211,14 +248,24 @@ pub(crate) fn compile(
         ExprKind::Num(d) => (Node::Const(Value::Numeric(*d)), Ty::Numeric),
         ExprKind::Str(s) => (Node::Const(Value::Text(s.clone())), Ty::Text),
         ExprKind::Placeholder(p) => {
-            errors.push(err(e.pos, format!("template variable `${p}` is not defined here"), None));
+            errors.push(err(
+                e.pos,
+                format!("template variable `${p}` is not defined here"),
+                None,
+            ));
             (Node::Const(Value::Null), Ty::Any)
         }
         ExprKind::Map(_) => {
-            errors.push(err(e.pos, "a { key = value } map is only allowed as the second argument of map()", None));
+            errors.push(err(
+                e.pos,
+                "a { key = value } map is only allowed as the second argument of map()",
+                None,
+            ));
             (Node::Const(Value::Null), Ty::Any)
         }
-        ExprKind::Column { qualifier, name } => compile_column(e.pos, qualifier.as_deref(), name, scope, slots, errors),
+        ExprKind::Column { qualifier, name } => {
+            compile_column(e.pos, qualifier.as_deref(), name, scope, slots, errors)
+        }
         ExprKind::Call { name, args } => compile_call(e.pos, name, args, scope, slots, errors),
     }
 }
@@ -233,10 +280,19 @@ fn compile_column(
 ) -> (Node, Ty) {
     let src = match qualifier {
         None => 0,
-        Some(q) => match scope.qualifiers.iter().position(|qs| qs.iter().any(|x| x == q)) {
+        Some(q) => match scope
+            .qualifiers
+            .iter()
+            .position(|qs| qs.iter().any(|x| x == q))
+        {
             Some(s) => s,
             None => {
-                let all: Vec<&str> = scope.qualifiers.iter().flatten().map(String::as_str).collect();
+                let all: Vec<&str> = scope
+                    .qualifiers
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
                 let hint = did_you_mean(q, all.iter().copied())
                     .or_else(|| Some(format!("known tables here: {}", all.join(", "))));
                 errors.push(err(pos, format!("unknown table alias `{q}`"), hint));
@@ -251,11 +307,21 @@ fn compile_column(
             None => {
                 let known = scope.known.map(|k| k(src)).unwrap_or_default();
                 let hint = did_you_mean(name, known.iter().map(String::as_str));
-                errors.push(err(pos, format!("unknown column `{name}` in {}", scope.tables[src]), hint));
+                errors.push(err(
+                    pos,
+                    format!("unknown column `{name}` in {}", scope.tables[src]),
+                    hint,
+                ));
             }
         }
     }
-    (Node::Col { src, slot: slots.slot(src, name) }, ty)
+    (
+        Node::Col {
+            src,
+            slot: slots.slot(src, name),
+        },
+        ty,
+    )
 }
 
 fn unify(tys: impl IntoIterator<Item = Ty>) -> Ty {
@@ -300,15 +366,25 @@ fn compile_call(
             Some(m) => format!("{} to {m}", info.min_args),
             None => format!("at least {}", info.min_args),
         };
-        errors.push(err(pos, format!("wrong number of arguments to {name}(): expected {want}, got {n}"), Some(format!("usage: {}", info.signature))));
+        errors.push(err(
+            pos,
+            format!("wrong number of arguments to {name}(): expected {want}, got {n}"),
+            Some(format!("usage: {}", info.signature)),
+        ));
         return bad;
     }
-    let mut sub = |a: &Expr, slots: &mut Slots, errors: &mut Vec<CompileError>| compile(a, scope, slots, errors);
+    let sub = |a: &Expr, slots: &mut Slots, errors: &mut Vec<CompileError>| {
+        compile(a, scope, slots, errors)
+    };
     match info.func {
         Func::Map => {
             let (input, _) = sub(&args[0], slots, errors);
             let ExprKind::Map(entries) = &args[1].kind else {
-                errors.push(err(args[1].pos, "map() expects a { key = value, ... } table as its second argument", Some("map(prstipo, {F = 'fisica', J = 'moral'}, 'fisica')".into())));
+                errors.push(err(
+                    args[1].pos,
+                    "map() expects a { key = value, ... } table as its second argument",
+                    Some("map(prstipo, {F = 'fisica', J = 'moral'}, 'fisica')".into()),
+                ));
                 return bad;
             };
             let mut tys = Vec::new();
@@ -326,46 +402,93 @@ fn compile_call(
                 tys.push(t);
                 Box::new(node)
             });
-            (Node::Map { input: Box::new(input), entries: compiled, default }, unify(tys))
+            (
+                Node::Map {
+                    input: Box::new(input),
+                    entries: compiled,
+                    default,
+                },
+                unify(tys),
+            )
         }
         Func::Ref | Func::LegacyRef => {
             let Some(entity) = literal_str(&args[0]) else {
-                errors.push(err(args[0].pos, format!("the first argument of {name}() must be an entity name in quotes"), Some(format!("{name}('persona', ...)"))));
+                errors.push(err(
+                    args[0].pos,
+                    format!("the first argument of {name}() must be an entity name in quotes"),
+                    Some(format!("{name}('persona', ...)")),
+                ));
                 return bad;
             };
-            if let Some(known) = scope.entities {
-                if !known.iter().any(|k| k == entity) {
-                    let hint = did_you_mean(entity, known.iter().map(String::as_str))
-                        .or_else(|| Some("add a mapping file for that entity, or fix the name".into()));
-                    errors.push(err(args[0].pos, format!("lookup to an unmapped entity `{entity}`"), hint));
-                }
+            if let Some(known) = scope.entities
+                && !known.iter().any(|k| k == entity)
+            {
+                let hint = did_you_mean(entity, known.iter().map(String::as_str))
+                    .or_else(|| Some("add a mapping file for that entity, or fix the name".into()));
+                errors.push(err(
+                    args[0].pos,
+                    format!("lookup to an unmapped entity `{entity}`"),
+                    hint,
+                ));
             }
             if info.func == Func::Ref {
                 if scope.reverse {
-                    errors.push(err(pos, "ref() resolves legacy keys and is only allowed in forward expressions", Some("use legacy_ref('entity', uuid_column) in [reverse]".into())));
+                    errors.push(err(
+                        pos,
+                        "ref() resolves legacy keys and is only allowed in forward expressions",
+                        Some("use legacy_ref('entity', uuid_column) in [reverse]".into()),
+                    ));
                 }
                 let nodes: Vec<Node> = args[1..].iter().map(|a| sub(a, slots, errors).0).collect();
-                (Node::Ref { entity: entity.to_string(), args: nodes }, Ty::Uuid)
+                (
+                    Node::Ref {
+                        entity: entity.to_string(),
+                        args: nodes,
+                    },
+                    Ty::Uuid,
+                )
             } else {
                 if !scope.reverse {
-                    errors.push(err(pos, "legacy_ref() is only allowed in [reverse] expressions", Some("use ref('entity', legacy_key_column) in forward expressions".into())));
+                    errors.push(err(
+                        pos,
+                        "legacy_ref() is only allowed in [reverse] expressions",
+                        Some("use ref('entity', legacy_key_column) in forward expressions".into()),
+                    ));
                 }
                 let (arg, _) = sub(&args[1], slots, errors);
-                (Node::LegacyRef { entity: entity.to_string(), arg: Box::new(arg) }, Ty::Text)
+                (
+                    Node::LegacyRef {
+                        entity: entity.to_string(),
+                        arg: Box::new(arg),
+                    },
+                    Ty::Text,
+                )
             }
         }
         Func::JsonObject => {
-            if n % 2 != 0 {
-                errors.push(err(pos, "json_object() takes key/value pairs: an even number of arguments", Some("json_object('cycle_days', expdiasvencfact, ...)".into())));
+            if !n.is_multiple_of(2) {
+                errors.push(err(
+                    pos,
+                    "json_object() takes key/value pairs: an even number of arguments",
+                    Some("json_object('cycle_days', expdiasvencfact, ...)".into()),
+                ));
                 return bad;
             }
             let mut keys = Vec::new();
             let mut values = Vec::new();
             for pair in args.chunks(2) {
                 match literal_str(&pair[0]) {
-                    Some(k) if keys.iter().any(|x| x == k) => errors.push(err(pair[0].pos, format!("duplicate key '{k}' in json_object()"), None)),
+                    Some(k) if keys.iter().any(|x| x == k) => errors.push(err(
+                        pair[0].pos,
+                        format!("duplicate key '{k}' in json_object()"),
+                        None,
+                    )),
                     Some(k) => keys.push(k.to_string()),
-                    None => errors.push(err(pair[0].pos, "json_object() keys must be string literals", None)),
+                    None => errors.push(err(
+                        pair[0].pos,
+                        "json_object() keys must be string literals",
+                        None,
+                    )),
                 }
                 values.push(sub(&pair[1], slots, errors).0);
             }
@@ -377,15 +500,29 @@ fn compile_call(
                 None => None,
                 Some(ExprKind::Int(s)) if (0..=28).contains(s) => Some(*s as u32),
                 Some(_) => {
-                    errors.push(err(args[1].pos, "the scale of to_numeric() must be an integer literal from 0 to 28", None));
+                    errors.push(err(
+                        args[1].pos,
+                        "the scale of to_numeric() must be an integer literal from 0 to 28",
+                        None,
+                    ));
                     None
                 }
             };
-            (Node::ToNumeric { arg: Box::new(arg), scale }, Ty::Numeric)
+            (
+                Node::ToNumeric {
+                    arg: Box::new(arg),
+                    scale,
+                },
+                Ty::Numeric,
+            )
         }
         Func::LegacyKey | Func::SupraId | Func::Now => {
             if info.func == Func::LegacyKey && !scope.reverse {
-                errors.push(err(pos, "legacy_key() is only allowed in [reverse] expressions", Some("in forward expressions use the key column itself".into())));
+                errors.push(err(
+                    pos,
+                    "legacy_key() is only allowed in [reverse] expressions",
+                    Some("in forward expressions use the key column itself".into()),
+                ));
             }
             let nodes: Vec<Node> = args.iter().map(|a| sub(a, slots, errors).0).collect();
             let ty = match info.func {
@@ -393,7 +530,13 @@ fn compile_call(
                 Func::SupraId => Ty::Uuid,
                 _ => Ty::Timestamptz,
             };
-            (Node::Call { func: info.func, args: nodes }, ty)
+            (
+                Node::Call {
+                    func: info.func,
+                    args: nodes,
+                },
+                ty,
+            )
         }
         func => {
             let compiled: Vec<(Node, Ty)> = args.iter().map(|a| sub(a, slots, errors)).collect();
@@ -401,8 +544,16 @@ fn compile_call(
             let ty = match func {
                 Func::Coalesce => unify(tys.iter().copied()),
                 Func::Nullif => tys[0],
-                Func::Trim | Func::TrimNullif | Func::ConcatWs | Func::Concat | Func::Lower
-                | Func::Upper | Func::Substr | Func::Left | Func::ToText | Func::BoolToLegacy => Ty::Text,
+                Func::Trim
+                | Func::TrimNullif
+                | Func::ConcatWs
+                | Func::Concat
+                | Func::Lower
+                | Func::Upper
+                | Func::Substr
+                | Func::Left
+                | Func::ToText
+                | Func::BoolToLegacy => Ty::Text,
                 Func::ToDate => Ty::Date,
                 Func::ToTimestamp => Ty::Timestamp,
                 Func::ToTimestamptz => Ty::Timestamptz,
@@ -417,22 +568,14 @@ fn compile_call(
                 Func::Sum => unify(tys.iter().copied()),
                 _ => Ty::Any,
             };
-            (Node::Call { func, args: compiled.into_iter().map(|(n, _)| n).collect() }, ty)
+            (
+                Node::Call {
+                    func,
+                    args: compiled.into_iter().map(|(n, _)| n).collect(),
+                },
+                ty,
+            )
         }
-    }
-}
-
-/// True when the node reads a joined row (source > 0).
-pub(crate) fn reads_joined(n: &Node) -> bool {
-    match n {
-        Node::Col { src, .. } => *src != 0,
-        Node::Const(_) => false,
-        Node::Call { args, .. } | Node::Ref { args, .. } => args.iter().any(reads_joined),
-        Node::Map { input, entries, default } => {
-            reads_joined(input) || entries.iter().any(|(_, n)| reads_joined(n)) || default.as_deref().is_some_and(reads_joined)
-        }
-        Node::LegacyRef { arg, .. } | Node::ToNumeric { arg, .. } => reads_joined(arg),
-        Node::JsonObject { values, .. } => values.iter().any(reads_joined),
     }
 }
 
@@ -441,7 +584,11 @@ pub(crate) fn visit<'a>(n: &'a Node, f: &mut dyn FnMut(&'a Node)) {
     f(n);
     match n {
         Node::Call { args, .. } | Node::Ref { args, .. } => args.iter().for_each(|a| visit(a, f)),
-        Node::Map { input, entries, default } => {
+        Node::Map {
+            input,
+            entries,
+            default,
+        } => {
             visit(input, f);
             entries.iter().for_each(|(_, e)| visit(e, f));
             if let Some(d) = default {
@@ -460,24 +607,27 @@ pub(crate) const MISSING: usize = usize::MAX;
 /// Maps slot names to positions in row schemas, caching per schema.
 #[derive(Debug, Default)]
 pub(crate) struct Binder {
-    cache: RwLock<Vec<(Arc<RowSchema>, Arc<[usize]>)>>,
+    cache: RwLock<Vec<Binding>>,
 }
 
 impl Binder {
     /// Positions of `names` in `schema` ([`MISSING`] where absent).
     pub(crate) fn bind(&self, names: &[String], schema: &Arc<RowSchema>) -> Arc<[usize]> {
-        if let Ok(cache) = self.cache.read() {
-            if let Some((_, b)) = cache.iter().find(|(s, _)| Arc::ptr_eq(s, schema)) {
-                return b.clone();
-            }
+        if let Ok(cache) = self.cache.read()
+            && let Some((_, b)) = cache.iter().find(|(s, _)| Arc::ptr_eq(s, schema))
+        {
+            return b.clone();
         }
-        let found = self
-            .cache
-            .read()
-            .ok()
-            .and_then(|c| c.iter().find(|(s, _)| **s == **schema).map(|(_, b)| b.clone()));
+        let found = self.cache.read().ok().and_then(|c| {
+            c.iter()
+                .find(|(s, _)| **s == **schema)
+                .map(|(_, b)| b.clone())
+        });
         let bound: Arc<[usize]> = found.unwrap_or_else(|| {
-            names.iter().map(|n| schema.index_of(n).unwrap_or(MISSING)).collect()
+            names
+                .iter()
+                .map(|n| schema.index_of(n).unwrap_or(MISSING))
+                .collect()
         });
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= 16 {

@@ -120,8 +120,14 @@ impl ResolvedContext {
 
     /// Records that legacy row `legacy_key` of `entity` is SUPRA row `supra_id` (both ways).
     pub fn add_mapping(&mut self, entity: &str, legacy_key: &str, supra_id: Uuid) {
-        self.supra_ids.entry(entity.to_string()).or_default().insert(legacy_key.to_string(), supra_id);
-        self.legacy_ids.entry(entity.to_string()).or_default().insert(supra_id, legacy_key.to_string());
+        self.supra_ids
+            .entry(entity.to_string())
+            .or_default()
+            .insert(legacy_key.to_string(), supra_id);
+        self.legacy_ids
+            .entry(entity.to_string())
+            .or_default()
+            .insert(supra_id, legacy_key.to_string());
     }
 
     /// The SUPRA id of a legacy row, if mapped.
@@ -131,7 +137,10 @@ impl ResolvedContext {
 
     /// The legacy key of a SUPRA row, if mapped.
     pub fn legacy_id_of(&self, entity: &str, supra_id: Uuid) -> Option<&str> {
-        self.legacy_ids.get(entity)?.get(&supra_id).map(String::as_str)
+        self.legacy_ids
+            .get(entity)?
+            .get(&supra_id)
+            .map(String::as_str)
     }
 }
 
@@ -179,16 +188,21 @@ impl TargetOp {
     /// The table written.
     pub fn table(&self) -> &TableName {
         match self {
-            TargetOp::Upsert { table, .. } | TargetOp::Update { table, .. } | TargetOp::Delete { table, .. } => table,
+            TargetOp::Upsert { table, .. }
+            | TargetOp::Update { table, .. }
+            | TargetOp::Delete { table, .. } => table,
         }
     }
 
     /// The value written to `column` (upserts and updates).
     pub fn value(&self, column: &str) -> Option<&Value> {
         match self {
-            TargetOp::Upsert { columns, values, .. } | TargetOp::Update { columns, values, .. } => {
-                columns.iter().position(|c| c == column).map(|i| &values[i])
+            TargetOp::Upsert {
+                columns, values, ..
             }
+            | TargetOp::Update {
+                columns, values, ..
+            } => columns.iter().position(|c| c == column).map(|i| &values[i]),
             TargetOp::Delete { .. } => None,
         }
     }
@@ -248,7 +262,9 @@ impl EvalError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            EvalError::MissingReference { .. } | EvalError::MissingLegacyId { .. } | EvalError::Unchanged { .. }
+            EvalError::MissingReference { .. }
+                | EvalError::MissingLegacyId { .. }
+                | EvalError::Unchanged { .. }
         )
     }
 }

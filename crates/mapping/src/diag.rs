@@ -29,7 +29,14 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: [{}] {}", self.file.display(), self.line, self.field, self.message)?;
+        write!(
+            f,
+            "{}:{}: [{}] {}",
+            self.file.display(),
+            self.line,
+            self.field,
+            self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, " — hint: {hint}")?;
         }
@@ -156,7 +163,10 @@ mod tests {
         assert_eq!(idx.line(2), 2);
         assert_eq!(idx.line(5), 3);
         assert_eq!(idx.line(6), 4);
-        assert_eq!(did_you_mean("prsnifx", ["prsnif", "prsid"]).unwrap(), "did you mean `prsnif`?");
+        assert_eq!(
+            did_you_mean("prsnifx", ["prsnif", "prsid"]).unwrap(),
+            "did you mean `prsnif`?"
+        );
         assert_eq!(did_you_mean("zzzz", ["prsnif"]), None);
     }
 }

@@ -200,7 +200,11 @@ pub(crate) fn compile_src(
     diags: &mut Diagnostics,
 ) -> Option<(Node, Ty)> {
     let file = &spec.file.path;
-    let push = |diags: &mut Diagnostics, at: &ExprSrc, pos: usize, message: String, hint: Option<String>| {
+    let push = |diags: &mut Diagnostics,
+                at: &ExprSrc,
+                pos: usize,
+                message: String,
+                hint: Option<String>| {
         diags.push(Diagnostic {
             file: file.clone(),
             line: at.line_at(pos),
@@ -212,29 +216,59 @@ pub(crate) fn compile_src(
     let mut e = match expr::parse(&src.text) {
         Ok(e) => e,
         Err(err) => {
-            push(diags, src, err.pos, format!("bad expression: {}", err.message), None);
+            push(
+                diags,
+                src,
+                err.pos,
+                format!("bad expression: {}", err.message),
+                None,
+            );
             return None;
         }
     };
-    let short = spec.legacy_table.rsplit('.').next().unwrap_or(&spec.legacy_table).to_string();
+    let short = spec
+        .legacy_table
+        .rsplit('.')
+        .next()
+        .unwrap_or(&spec.legacy_table)
+        .to_string();
     let mut var_failed = false;
     let lookup = |name: &str| -> Option<Expr> {
         if name == "table" {
-            return Some(Expr { kind: ExprKind::Str(short.clone()), pos: 0 });
+            return Some(Expr {
+                kind: ExprKind::Str(short.clone()),
+                pos: 0,
+            });
         }
         let (_, v) = spec.vars.iter().find(|(n, _)| n == name)?;
         expr::parse(&v.text).ok()
     };
     for (name, v) in &spec.vars {
         if let Err(err) = expr::parse(&v.text) {
-            push(diags, v, err.pos, format!("bad expression in variable `{name}`: {}", err.message), None);
+            push(
+                diags,
+                v,
+                err.pos,
+                format!("bad expression in variable `{name}`: {}", err.message),
+                None,
+            );
             var_failed = true;
         }
     }
     for (name, pos) in e.substitute(&lookup) {
         if !spec.vars.iter().any(|(n, _)| *n == name) {
-            push(diags, src, pos, format!("template variable `${name}` is not defined for {}", spec.name),
-                Some(format!("add `{name}` to the source's `vars` or to [vars_default]")));
+            push(
+                diags,
+                src,
+                pos,
+                format!(
+                    "template variable `${name}` is not defined for {}",
+                    spec.name
+                ),
+                Some(format!(
+                    "add `{name}` to the source's `vars` or to [vars_default]"
+                )),
+            );
             var_failed = true;
         }
     }
@@ -294,7 +328,9 @@ pub(crate) fn build(
     let key_slots: Vec<usize> = spec.legacy_key.iter().map(|k| slots.slot(0, k)).collect();
     let fwd_typed = types.map(|t| Typed {
         types: t,
-        tables: std::iter::once(legacy_table.clone()).chain(f.joins.iter().map(|j| TableName::parse(&j.table))).collect(),
+        tables: std::iter::once(legacy_table.clone())
+            .chain(f.joins.iter().map(|j| TableName::parse(&j.table)))
+            .collect(),
     });
     let fwd_col = |s: usize, c: &str| fwd_typed.as_ref().and_then(|t| t.column(s, c));
     let fwd_known = |s: usize| fwd_typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
@@ -303,21 +339,22 @@ pub(crate) fn build(
         tables: tables.clone(),
         entities: Some(entities),
         reverse: false,
-        columns: types.map(|_| &fwd_col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
-        known: types.map(|_| &fwd_known as &dyn Fn(usize) -> Vec<String>),
+        columns: types.map(|_| &fwd_col as &crate::compile::ColumnLookup<'_>),
+        known: types.map(|_| &fwd_known as &crate::compile::KnownColumns<'_>),
     };
-    let mut compile_columns = |cols: &[ColumnSpec], scope: &Scope<'_>, slots: &mut Slots, diags: &mut Diagnostics| {
-        cols.iter()
-            .filter_map(|c| {
-                compile_src(&c.expr, spec, scope, slots, diags).map(|(node, ty)| ColumnProg {
-                    column: c.column.clone(),
-                    node,
-                    ty,
-                    src: c.expr.clone(),
+    let compile_columns =
+        |cols: &[ColumnSpec], scope: &Scope<'_>, slots: &mut Slots, diags: &mut Diagnostics| {
+            cols.iter()
+                .filter_map(|c| {
+                    compile_src(&c.expr, spec, scope, slots, diags).map(|(node, ty)| ColumnProg {
+                        column: c.column.clone(),
+                        node,
+                        ty,
+                        src: c.expr.clone(),
+                    })
                 })
-            })
-            .collect::<Vec<_>>()
-    };
+                .collect::<Vec<_>>()
+        };
     let forward = compile_columns(&f.forward, &scope, &mut slots, diags);
     let also: Vec<AlsoProg> = f
         .also
@@ -342,11 +379,16 @@ pub(crate) fn build(
         .iter()
         .map(|j| {
             let on_names: Vec<(String, String)> =
-                j.on.iter().map(|(jc, ec)| (jc.clone(), resolve_column(spec, ec))).collect();
+                j.on.iter()
+                    .map(|(jc, ec)| (jc.clone(), resolve_column(spec, ec)))
+                    .collect();
             JoinProg {
                 table: TableName::parse(&j.table),
                 alias: j.alias.clone(),
-                on: on_names.iter().map(|(jc, ec)| (jc.clone(), slots.slot(0, ec))).collect(),
+                on: on_names
+                    .iter()
+                    .map(|(jc, ec)| (jc.clone(), slots.slot(0, ec)))
+                    .collect(),
                 on_names,
                 binder: Binder::default(),
             }
@@ -359,7 +401,10 @@ pub(crate) fn build(
         .map(|(i, c)| {
             let table = TableName::parse(&c.table);
             let _ = i;
-            let typed = types.map(|t| Typed { types: t, tables: vec![table.clone()] });
+            let typed = types.map(|t| Typed {
+                types: t,
+                tables: vec![table.clone()],
+            });
             let col = |s: usize, c: &str| typed.as_ref().and_then(|t| t.column(s, c));
             let known = |s: usize| typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
             let cscope = Scope {
@@ -367,8 +412,8 @@ pub(crate) fn build(
                 tables: vec![table.to_string()],
                 entities: Some(entities),
                 reverse: false,
-                columns: types.map(|_| &col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
-                known: types.map(|_| &known as &dyn Fn(usize) -> Vec<String>),
+                columns: types.map(|_| &col as &crate::compile::ColumnLookup<'_>),
+                known: types.map(|_| &known as &crate::compile::KnownColumns<'_>),
             };
             let mut cslots = Slots::with_sources(1);
             for (cc, _) in &c.on {
@@ -379,7 +424,11 @@ pub(crate) fn build(
             }
             let element = compile_columns(&c.element, &cscope, &mut cslots, diags);
             ChildProg {
-                on: c.on.iter().map(|(cc, pc)| (cc.clone(), slots.slot(0, pc))).collect(),
+                on: c
+                    .on
+                    .iter()
+                    .map(|(cc, pc)| (cc.clone(), slots.slot(0, pc)))
+                    .collect(),
                 on_names: c.on.clone(),
                 table,
                 order_by: c.order_by.clone(),
@@ -393,7 +442,10 @@ pub(crate) fn build(
         .collect();
 
     let mut refs = Vec::new();
-    for c in forward.iter().chain(also.iter().flat_map(|a| a.columns.iter())) {
+    for c in forward
+        .iter()
+        .chain(also.iter().flat_map(|a| a.columns.iter()))
+    {
         visit(&c.node, &mut |n| {
             if let Node::Ref { entity, args } = n {
                 refs.push((entity.clone(), args.clone()));
@@ -403,7 +455,10 @@ pub(crate) fn build(
 
     let reverse = f.reverse.as_ref().map(|cols| {
         let supra = TableName::parse(&f.supra_table);
-        let typed = types.map(|t| Typed { types: t, tables: vec![supra.clone()] });
+        let typed = types.map(|t| Typed {
+            types: t,
+            tables: vec![supra.clone()],
+        });
         let col = |s: usize, c: &str| typed.as_ref().and_then(|t| t.column(s, c));
         let known = |s: usize| typed.as_ref().map(|t| t.known(s)).unwrap_or_default();
         let rscope = Scope {
@@ -411,8 +466,8 @@ pub(crate) fn build(
             tables: vec![supra.to_string()],
             entities: Some(entities),
             reverse: true,
-            columns: types.map(|_| &col as &dyn Fn(usize, &str) -> Option<Option<PgType>>),
-            known: types.map(|_| &known as &dyn Fn(usize) -> Vec<String>),
+            columns: types.map(|_| &col as &crate::compile::ColumnLookup<'_>),
+            known: types.map(|_| &known as &crate::compile::KnownColumns<'_>),
         };
         let mut rslots = Slots::with_sources(1);
         let id_slot = rslots.slot(0, &f.supra_id_column);
@@ -459,7 +514,11 @@ pub(crate) fn build(
         spec: spec.clone(),
         direction: f.direction,
         conflicts: f.conflicts,
-        overrides: f.conflict_overrides.iter().map(|(c, s, _)| (c.clone(), *s)).collect(),
+        overrides: f
+            .conflict_overrides
+            .iter()
+            .map(|(c, s, _)| (c.clone(), *s))
+            .collect(),
         legacy_table,
         legacy_key: spec.legacy_key.clone(),
         supra_tables,
@@ -486,13 +545,18 @@ pub(crate) fn build(
 
 /// A column name of a join condition; `$var` names the column a template variable holds.
 fn resolve_column(spec: &EntitySpec, name: &str) -> String {
-    let Some(var) = name.strip_prefix('$') else { return name.to_string() };
+    let Some(var) = name.strip_prefix('$') else {
+        return name.to_string();
+    };
     spec.vars
         .iter()
         .find(|(n, _)| n == var)
         .and_then(|(_, v)| expr::parse(&v.text).ok())
         .and_then(|e| match e.kind {
-            ExprKind::Column { qualifier: None, name } => Some(name),
+            ExprKind::Column {
+                qualifier: None,
+                name,
+            } => Some(name),
             _ => None,
         })
         .unwrap_or_else(|| name.to_string())
@@ -502,6 +566,7 @@ impl JoinProg {
     /// True when the join condition determines the entity's key, so a change of the joined
     /// row can name the entity row to recompute (role Secondary).
     pub(crate) fn covers(&self, key: &[String]) -> bool {
-        key.iter().all(|k| self.on_names.iter().any(|(_, ec)| ec == k))
+        key.iter()
+            .all(|k| self.on_names.iter().any(|(_, ec)| ec == k))
     }
 }

@@ -12,25 +12,39 @@ use crate::expr::eval::{Bound, Env, Fault, eval, key_text};
 use crate::ids::{derive_supra_id, mint_supra_id};
 use crate::spec::DeletePolicy;
 
+/// A joined row found for one join, and its binding.
+type JoinedRow<'a> = (&'a Row, std::sync::Arc<[usize]>);
+
 /// The evaluated SUPRA rows of one legacy row.
 pub(crate) struct Evaluated {
-    pub(crate) supra_id: Uuid,
     pub(crate) primary: Vec<Value>,
     pub(crate) also: Vec<Vec<Value>>,
 }
 
 pub(crate) fn fault(column: &str, table: &TableName, f: Fault) -> EvalError {
     match f {
-        Fault::MissingRef { entity, legacy_key } => EvalError::MissingReference { entity, legacy_key },
-        Fault::MissingLegacyId { entity, supra_id } => EvalError::MissingLegacyId { entity, supra_id },
+        Fault::MissingRef { entity, legacy_key } => {
+            EvalError::MissingReference { entity, legacy_key }
+        }
+        Fault::MissingLegacyId { entity, supra_id } => {
+            EvalError::MissingLegacyId { entity, supra_id }
+        }
         Fault::Unchanged(column) => EvalError::Unchanged { column },
-        Fault::MissingColumn(column) => EvalError::MissingColumn { table: table.clone(), column },
-        Fault::Invalid(message) => EvalError::Invalid { column: column.to_string(), message },
+        Fault::MissingColumn(column) => EvalError::MissingColumn {
+            table: table.clone(),
+            column,
+        },
+        Fault::Invalid(message) => EvalError::Invalid {
+            column: column.to_string(),
+            message,
+        },
     }
 }
 
 fn value_at<'a>(row: &'a Row, map: &[usize], slot: usize) -> Option<&'a Value> {
-    map.get(slot).filter(|p| **p != MISSING).map(|p| &row.values[*p])
+    map.get(slot)
+        .filter(|p| **p != MISSING)
+        .map(|p| &row.values[*p])
 }
 
 /// Loose equality used to match joined and child rows to their parent.
@@ -45,12 +59,13 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Null, _) => Ordering::Greater,
         (_, Value::Null) => Ordering::Less,
-        (Value::Int(_) | Value::Numeric(_) | Value::Float(_), Value::Int(_) | Value::Numeric(_) | Value::Float(_)) => {
-            match (to_decimal(a), to_decimal(b)) {
-                (Ok(Some(x)), Ok(Some(y))) => x.cmp(&y),
-                _ => Ordering::Equal,
-            }
-        }
+        (
+            Value::Int(_) | Value::Numeric(_) | Value::Float(_),
+            Value::Int(_) | Value::Numeric(_) | Value::Float(_),
+        ) => match (to_decimal(a), to_decimal(b)) {
+            (Ok(Some(x)), Ok(Some(y))) => x.cmp(&y),
+            _ => Ordering::Equal,
+        },
         (Value::Date(x), Value::Date(y)) => x.cmp(y),
         (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
         (Value::Timestamptz(x), Value::Timestamptz(y)) => x.cmp(y),
@@ -64,7 +79,11 @@ impl EntityMapping {
     }
 
     fn own_key(&self, row: &Row, map: &[usize]) -> Option<String> {
-        let vals: Option<Vec<&Value>> = self.key_slots.iter().map(|s| value_at(row, map, *s)).collect();
+        let vals: Option<Vec<&Value>> = self
+            .key_slots
+            .iter()
+            .map(|s| value_at(row, map, *s))
+            .collect();
         key_text(&vals?)
     }
 
@@ -83,14 +102,26 @@ impl EntityMapping {
         match role {
             Role::Primary => {
                 let map = self.bind_primary(row);
-                let rows = [Some(Bound { row, map: &map, names: &self.slots.names[0] })];
-                let env = Env { rows: &rows, ctx: &EMPTY_CTX, supra_id: Uuid::nil(), legacy_key: None };
+                let rows = [Some(Bound {
+                    row,
+                    map: &map,
+                    names: &self.slots.names[0],
+                })];
+                let env = Env {
+                    rows: &rows,
+                    ctx: &EMPTY_CTX,
+                    supra_id: Uuid::nil(),
+                    legacy_key: None,
+                };
                 for (entity, args) in &self.refs {
                     let vals: Result<Vec<_>, _> = args.iter().map(|a| eval(a, &env)).collect();
                     let Ok(vals) = vals else { continue };
                     let refs: Vec<&Value> = vals.iter().map(|v| v.as_ref()).collect();
                     if let Some(legacy_key) = key_text(&refs) {
-                        let need = RefNeed { entity: entity.clone(), legacy_key };
+                        let need = RefNeed {
+                            entity: entity.clone(),
+                            legacy_key,
+                        };
                         if !needs.refs.contains(&need) {
                             needs.refs.push(need);
                         }
@@ -99,23 +130,52 @@ impl EntityMapping {
                 let fetch = |table: &TableName, on: &[(String, usize)]| -> Option<FetchNeed> {
                     let key: Option<Vec<(String, Value)>> = on
                         .iter()
-                        .map(|(c, slot)| value_at(row, &map, *slot).filter(|v| !v.is_null()).map(|v| (c.clone(), v.clone())))
+                        .map(|(c, slot)| {
+                            value_at(row, &map, *slot)
+                                .filter(|v| !v.is_null())
+                                .map(|v| (c.clone(), v.clone()))
+                        })
                         .collect();
-                    Some(FetchNeed { table: table.clone(), key: key? })
+                    Some(FetchNeed {
+                        table: table.clone(),
+                        key: key?,
+                    })
                 };
-                needs.secondary = self.joins.iter().filter_map(|j| fetch(&j.table, &j.on)).collect();
-                needs.children = self.children.iter().filter_map(|c| fetch(&c.table, &c.on)).collect();
+                needs.secondary = self
+                    .joins
+                    .iter()
+                    .filter_map(|j| fetch(&j.table, &j.on))
+                    .collect();
+                needs.children = self
+                    .children
+                    .iter()
+                    .filter_map(|c| fetch(&c.table, &c.on))
+                    .collect();
             }
             Role::Secondary | Role::Child => {
                 let links: Vec<&[(String, String)]> = match role {
-                    Role::Secondary => self.joins.iter().filter(|j| j.table == row.schema.table).map(|j| j.on_names.as_slice()).collect(),
-                    _ => self.children.iter().filter(|c| c.table == row.schema.table).map(|c| c.on_names.as_slice()).collect(),
+                    Role::Secondary => self
+                        .joins
+                        .iter()
+                        .filter(|j| j.table == row.schema.table)
+                        .map(|j| j.on_names.as_slice())
+                        .collect(),
+                    _ => self
+                        .children
+                        .iter()
+                        .filter(|c| c.table == row.schema.table)
+                        .map(|c| c.on_names.as_slice())
+                        .collect(),
                 };
                 for on in links {
                     let vals: Option<Vec<&Value>> = self
                         .legacy_key
                         .iter()
-                        .map(|k| on.iter().find(|(_, ec)| ec == k).and_then(|(jc, _)| row.get(jc)))
+                        .map(|k| {
+                            on.iter()
+                                .find(|(_, ec)| ec == k)
+                                .and_then(|(jc, _)| row.get(jc))
+                        })
                         .collect();
                     if let Some(key) = vals.and_then(|v| key_text(&v)) {
                         needs.parent = Some((self.name.clone(), key));
@@ -127,40 +187,62 @@ impl EntityMapping {
         needs
     }
 
-    pub(crate) fn evaluate(&self, row: &Row, ctx: &ResolvedContext) -> Result<Evaluated, EvalError> {
+    pub(crate) fn evaluate(
+        &self,
+        row: &Row,
+        ctx: &ResolvedContext,
+    ) -> Result<Evaluated, EvalError> {
         let map = self.bind_primary(row);
         let key = self.own_key(row, &map).ok_or_else(|| EvalError::Invalid {
             column: self.legacy_key.join(","),
             message: format!("the legacy key of {} is NULL or missing", self.legacy_table),
         })?;
         let supra_id = self.own_supra_id(&key, ctx);
-        let join_maps: Vec<Option<(&Row, std::sync::Arc<[usize]>)>> = self
+        let join_maps: Vec<Option<JoinedRow<'_>>> = self
             .joins
             .iter()
             .enumerate()
             .map(|(i, j)| {
                 let candidates = ctx.secondary.get(&j.table)?;
                 let found = candidates.iter().find(|r| {
-                    j.on.iter().all(|(jc, slot)| match (r.get(jc), value_at(row, &map, *slot)) {
-                        (Some(a), Some(b)) => same(a, b),
-                        _ => false,
-                    })
+                    j.on.iter()
+                        .all(|(jc, slot)| match (r.get(jc), value_at(row, &map, *slot)) {
+                            (Some(a), Some(b)) => same(a, b),
+                            _ => false,
+                        })
                 })?;
-                Some((found, j.binder.bind(&self.slots.names[i + 1], &found.schema)))
+                Some((
+                    found,
+                    j.binder.bind(&self.slots.names[i + 1], &found.schema),
+                ))
             })
             .collect();
         let mut rows: Vec<Option<Bound<'_>>> = Vec::with_capacity(1 + self.joins.len());
-        rows.push(Some(Bound { row, map: &map, names: &self.slots.names[0] }));
+        rows.push(Some(Bound {
+            row,
+            map: &map,
+            names: &self.slots.names[0],
+        }));
         for (i, jm) in join_maps.iter().enumerate() {
-            rows.push(jm.as_ref().map(|(r, m)| Bound { row: r, map: m, names: &self.slots.names[i + 1] }));
+            rows.push(jm.as_ref().map(|(r, m)| Bound {
+                row: r,
+                map: m,
+                names: &self.slots.names[i + 1],
+            }));
         }
-        let env = Env { rows: &rows, ctx, supra_id, legacy_key: None };
+        let env = Env {
+            rows: &rows,
+            ctx,
+            supra_id,
+            legacy_key: None,
+        };
         let mut primary = Vec::with_capacity(self.primary_columns.len());
         primary.push(Value::Uuid(supra_id));
         if self.tenant_column.is_some() {
             primary.push(Value::Uuid(ctx.tenant_id));
         }
-        eval_columns(&self.forward, &env, "", &mut primary).map_err(|(c, f)| fault(c, &self.legacy_table, f))?;
+        eval_columns(&self.forward, &env, "", &mut primary)
+            .map_err(|(c, f)| fault(c, &self.legacy_table, f))?;
         for child in &self.children {
             primary.push(self.aggregate(child, row, &map, ctx, supra_id)?);
         }
@@ -174,10 +256,11 @@ impl EntityMapping {
                 vals.push(Value::Uuid(ctx.tenant_id));
             }
             let prefix = format!("{}.", a.table.name);
-            eval_columns(&a.columns, &env, &prefix, &mut vals).map_err(|(c, f)| fault(&format!("{prefix}{c}"), &self.legacy_table, f))?;
+            eval_columns(&a.columns, &env, &prefix, &mut vals)
+                .map_err(|(c, f)| fault(&format!("{prefix}{c}"), &self.legacy_table, f))?;
             also.push(vals);
         }
-        Ok(Evaluated { supra_id, primary, also })
+        Ok(Evaluated { primary, also })
     }
 
     fn aggregate(
@@ -193,15 +276,21 @@ impl EntityMapping {
         let mut mine: Vec<&Row> = candidates
             .iter()
             .filter(|r| {
-                child.on.iter().all(|(cc, slot)| match (r.get(cc), value_at(row, map, *slot)) {
-                    (Some(a), Some(b)) => same(a, b),
-                    _ => false,
-                })
+                child
+                    .on
+                    .iter()
+                    .all(|(cc, slot)| match (r.get(cc), value_at(row, map, *slot)) {
+                        (Some(a), Some(b)) => same(a, b),
+                        _ => false,
+                    })
             })
             .collect();
         mine.sort_by(|a, b| {
             for o in &child.order_by {
-                let ord = compare(a.get(o).unwrap_or(&Value::Null), b.get(o).unwrap_or(&Value::Null));
+                let ord = compare(
+                    a.get(o).unwrap_or(&Value::Null),
+                    b.get(o).unwrap_or(&Value::Null),
+                );
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -211,11 +300,22 @@ impl EntityMapping {
         let mut items = Vec::with_capacity(mine.len());
         for r in mine {
             let cmap = child.binder.bind(&child.slots.names[0], &r.schema);
-            let rows = [Some(Bound { row: r, map: &cmap, names: &child.slots.names[0] })];
-            let env = Env { rows: &rows, ctx, supra_id, legacy_key: None };
+            let rows = [Some(Bound {
+                row: r,
+                map: &cmap,
+                names: &child.slots.names[0],
+            })];
+            let env = Env {
+                rows: &rows,
+                ctx,
+                supra_id,
+                legacy_key: None,
+            };
             let mut obj = serde_json::Map::new();
             for c in &child.element {
-                let v = eval(&c.node, &env).map_err(|f| fault(&format!("{}[].{}", child.into, c.column), &child.table, f))?;
+                let v = eval(&c.node, &env).map_err(|f| {
+                    fault(&format!("{}[].{}", child.into, c.column), &child.table, f)
+                })?;
                 obj.insert(c.column.clone(), crate::builtins::json::to_json(&v));
             }
             items.push(serde_json::Value::Object(obj));
@@ -247,7 +347,11 @@ impl EntityMapping {
 
     /// Legacy DELETE → SUPRA operations, per the entity's delete policy. With `Delete`, the
     /// `[[also]]` rows are deleted before the primary row (foreign keys point at it).
-    pub fn forward_delete(&self, legacy_key: &str, ctx: &ResolvedContext) -> Result<Vec<TargetOp>, EvalError> {
+    pub fn forward_delete(
+        &self,
+        legacy_key: &str,
+        ctx: &ResolvedContext,
+    ) -> Result<Vec<TargetOp>, EvalError> {
         let supra_id = self.own_supra_id(legacy_key, ctx);
         let id = Value::Uuid(supra_id);
         Ok(match &self.delete {
@@ -285,7 +389,11 @@ impl EntityMapping {
     /// The SUPRA image the mapping produces for a legacy row, as a JSON object of the mapped
     /// columns only (no id, no tenant); `[[also]]` columns appear as `"table.column"`. Values
     /// use the same JSON form as `Row::to_json`, so it compares with the SUPRA row's image.
-    pub fn forward_image(&self, row: &Row, ctx: &ResolvedContext) -> Result<serde_json::Value, EvalError> {
+    pub fn forward_image(
+        &self,
+        row: &Row,
+        ctx: &ResolvedContext,
+    ) -> Result<serde_json::Value, EvalError> {
         let ev = self.evaluate(row, ctx)?;
         let skip = 1 + usize::from(self.tenant_column.is_some());
         let mut obj = serde_json::Map::new();
@@ -293,7 +401,8 @@ impl EntityMapping {
             obj.insert(c.clone(), v.to_json());
         }
         for (a, vals) in self.also.iter().zip(&ev.also) {
-            let skip = usize::from(a.id_column.is_some()) + usize::from(self.tenant_column.is_some());
+            let skip =
+                usize::from(a.id_column.is_some()) + usize::from(self.tenant_column.is_some());
             for (c, v) in a.column_names.iter().zip(vals).skip(skip) {
                 obj.insert(format!("{}.{c}", a.table.name), v.to_json());
             }

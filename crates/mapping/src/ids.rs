@@ -36,8 +36,14 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        assert_eq!(mint_supra_id("persona", "42"), mint_supra_id("persona", "42"));
-        assert_ne!(mint_supra_id("persona", "42"), mint_supra_id("contrato", "42"));
+        assert_eq!(
+            mint_supra_id("persona", "42"),
+            mint_supra_id("persona", "42")
+        );
+        assert_ne!(
+            mint_supra_id("persona", "42"),
+            mint_supra_id("contrato", "42")
+        );
         assert_eq!(mint_supra_id("persona", "42").get_version_num(), 5);
         let p = mint_supra_id("explotacion", "1");
         assert_ne!(derive_supra_id(p, "explotacion_configs"), p);

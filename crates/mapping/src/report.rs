@@ -24,15 +24,30 @@ impl CheckOutcome {
         if n == 0 {
             report.push_str(&ok_summary);
         } else {
-            report.push_str(&format!("{n} problem{} found\n", if n == 1 { "" } else { "s" }));
+            report.push_str(&format!(
+                "{n} problem{} found\n",
+                if n == 1 { "" } else { "s" }
+            ));
         }
-        CheckOutcome { report, exit_code: i32::from(n > 0), diagnostics }
+        CheckOutcome {
+            report,
+            exit_code: i32::from(n > 0),
+            diagnostics,
+        }
     }
 }
 
 fn loaded(set: &MappingSet) -> String {
-    let files: std::collections::BTreeSet<_> = set.entities().iter().map(|e| e.file().to_path_buf()).collect();
-    format!("ok: {} entities in {} files\n", set.entities().len(), files.len())
+    let files: std::collections::BTreeSet<_> = set
+        .entities()
+        .iter()
+        .map(|e| e.file().to_path_buf())
+        .collect();
+    format!(
+        "ok: {} entities in {} files\n",
+        set.entities().len(),
+        files.len()
+    )
 }
 
 /// `mappings check`: parse and validate every file of `dir` (no database).
@@ -64,12 +79,20 @@ pub async fn check_dir_with_db(
 pub fn explain_dir(dir: &Path, entity: &str) -> CheckOutcome {
     match MappingSet::load_dir(dir) {
         Ok(set) => match set.explain(entity) {
-            Some(text) => CheckOutcome { report: text, exit_code: 0, diagnostics: Diagnostics::default() },
+            Some(text) => CheckOutcome {
+                report: text,
+                exit_code: 0,
+                diagnostics: Diagnostics::default(),
+            },
             None => {
                 let names: Vec<&str> = set.entities().iter().map(|e| e.name()).collect();
-                let hint = crate::diag::did_you_mean(entity, names.iter().copied()).unwrap_or_default();
+                let hint =
+                    crate::diag::did_you_mean(entity, names.iter().copied()).unwrap_or_default();
                 CheckOutcome {
-                    report: format!("unknown entity `{entity}` {hint}\nentities: {}\n", names.join(", ")),
+                    report: format!(
+                        "unknown entity `{entity}` {hint}\nentities: {}\n",
+                        names.join(", ")
+                    ),
                     exit_code: 1,
                     diagnostics: Diagnostics::default(),
                 }

@@ -17,7 +17,11 @@ use crate::spec::Direction;
 
 impl EntityMapping {
     fn reverse_id(&self, row: &Row, map: &[usize], slot: usize) -> Option<Uuid> {
-        match map.get(slot).filter(|p| **p != MISSING).map(|p| &row.values[*p])? {
+        match map
+            .get(slot)
+            .filter(|p| **p != MISSING)
+            .map(|p| &row.values[*p])?
+        {
             Value::Uuid(u) => Some(*u),
             Value::Text(t) => Uuid::parse_str(t).ok(),
             _ => None,
@@ -29,14 +33,28 @@ impl EntityMapping {
     /// ids of the SUPRA rows its `legacy_ref()` calls point at.
     pub fn reverse_needs(&self, row: &Row) -> Needs {
         let mut needs = Needs::default();
-        let Some(rev) = &self.reverse else { return needs };
+        let Some(rev) = &self.reverse else {
+            return needs;
+        };
         let map = rev.binder.bind(&rev.slots.names[0], &row.schema);
         if let Some(id) = self.reverse_id(row, &map, rev.id_slot) {
-            needs.reverse_refs.push(ReverseRefNeed { entity: self.name.clone(), supra_id: id });
+            needs.reverse_refs.push(ReverseRefNeed {
+                entity: self.name.clone(),
+                supra_id: id,
+            });
         }
         let ctx = ResolvedContext::new(Uuid::nil(), chrono::DateTime::UNIX_EPOCH);
-        let rows = [Some(Bound { row, map: &map, names: &rev.slots.names[0] })];
-        let env = Env { rows: &rows, ctx: &ctx, supra_id: Uuid::nil(), legacy_key: None };
+        let rows = [Some(Bound {
+            row,
+            map: &map,
+            names: &rev.slots.names[0],
+        })];
+        let env = Env {
+            rows: &rows,
+            ctx: &ctx,
+            supra_id: Uuid::nil(),
+            legacy_key: None,
+        };
         for (entity, arg) in &rev.legacy_refs {
             if let Ok(v) = eval(arg, &env) {
                 let id = match v.as_ref() {
@@ -45,7 +63,10 @@ impl EntityMapping {
                     _ => None,
                 };
                 if let Some(supra_id) = id {
-                    let need = ReverseRefNeed { entity: entity.clone(), supra_id };
+                    let need = ReverseRefNeed {
+                        entity: entity.clone(),
+                        supra_id,
+                    };
                     if !needs.reverse_refs.contains(&need) {
                         needs.reverse_refs.push(need);
                     }
@@ -60,25 +81,46 @@ impl EntityMapping {
     pub fn reverse(&self, row: &Row, ctx: &ResolvedContext) -> Result<Vec<TargetOp>, EvalError> {
         let rev = match (&self.reverse, self.direction) {
             (Some(rev), Direction::Bidirectional) => rev,
-            _ => return Err(EvalError::NotBidirectional { entity: self.name.clone() }),
+            _ => {
+                return Err(EvalError::NotBidirectional {
+                    entity: self.name.clone(),
+                });
+            }
         };
         let map = rev.binder.bind(&rev.slots.names[0], &row.schema);
-        if let Some(slot) = rev.tenant_slot {
-            if let Some(Value::Uuid(t)) = map.get(slot).filter(|p| **p != MISSING).map(|p| &row.values[*p]) {
-                if *t != ctx.tenant_id {
-                    return Ok(Vec::new());
-                }
-            }
+        let tenant = rev.tenant_slot.and_then(|slot| {
+            map.get(slot)
+                .filter(|p| **p != MISSING)
+                .map(|p| &row.values[*p])
+        });
+        if let Some(Value::Uuid(t)) = tenant
+            && *t != ctx.tenant_id
+        {
+            return Ok(Vec::new());
         }
-        let id = self.reverse_id(row, &map, rev.id_slot).ok_or_else(|| EvalError::Invalid {
-            column: self.supra_id_column.clone(),
-            message: format!("the SUPRA row has no {} uuid", self.supra_id_column),
-        })?;
-        let legacy_key = ctx
-            .legacy_id_of(&self.name, id)
-            .ok_or_else(|| EvalError::MissingLegacyId { entity: self.name.clone(), supra_id: id })?;
-        let rows = [Some(Bound { row, map: &map, names: &rev.slots.names[0] })];
-        let env = Env { rows: &rows, ctx, supra_id: id, legacy_key: Some(legacy_key) };
+        let id = self
+            .reverse_id(row, &map, rev.id_slot)
+            .ok_or_else(|| EvalError::Invalid {
+                column: self.supra_id_column.clone(),
+                message: format!("the SUPRA row has no {} uuid", self.supra_id_column),
+            })?;
+        let legacy_key =
+            ctx.legacy_id_of(&self.name, id)
+                .ok_or_else(|| EvalError::MissingLegacyId {
+                    entity: self.name.clone(),
+                    supra_id: id,
+                })?;
+        let rows = [Some(Bound {
+            row,
+            map: &map,
+            names: &rev.slots.names[0],
+        })];
+        let env = Env {
+            rows: &rows,
+            ctx,
+            supra_id: id,
+            legacy_key: Some(legacy_key),
+        };
         let mut values = Vec::with_capacity(rev.columns.len());
         eval_columns(&rev.columns, &env, "", &mut values)
             .map_err(|(c, f)| fault(c, &self.supra_tables[0], f))?;

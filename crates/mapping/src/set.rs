@@ -47,7 +47,10 @@ impl MappingSet {
     /// Same as [`MappingSet::load_dir`], from (path, content) pairs.
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<MappingSet, Diagnostics> {
         let mut diags = Diagnostics::default();
-        let specs: Vec<_> = files.iter().filter_map(|(p, s)| parse_file(p, s, &mut diags)).collect();
+        let specs: Vec<_> = files
+            .iter()
+            .filter_map(|(p, s)| parse_file(p, s, &mut diags))
+            .collect();
         let specs = validate::expand(specs, &mut diags);
         validate::check(&specs, &mut diags);
         let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
@@ -55,8 +58,10 @@ impl MappingSet {
             .iter()
             .filter_map(|s| build(s, &names, None, &mut diags))
             .collect();
-        let deps: Vec<(String, Vec<String>)> =
-            built.iter().map(|e| (e.name.clone(), e.depends_on.clone())).collect();
+        let deps: Vec<(String, Vec<String>)> = built
+            .iter()
+            .map(|e| (e.name.clone(), e.depends_on.clone()))
+            .collect();
         match validate::order(&deps) {
             Ok(order) => {
                 let mut slots: Vec<Option<EntityMapping>> = built.drain(..).map(Some).collect();
@@ -67,7 +72,11 @@ impl MappingSet {
                     for name in &cycle {
                         if let Some(e) = built.iter().find(|e| e.name == *name) {
                             let f = &e.spec.file;
-                            let loc = f.depends_on.first().map(|(_, l)| l.clone()).unwrap_or_else(|| e.spec.loc.clone());
+                            let loc = f
+                                .depends_on
+                                .first()
+                                .map(|(_, l)| l.clone())
+                                .unwrap_or_else(|| e.spec.loc.clone());
                             diags.push(Diagnostic {
                                 file: f.path.clone(),
                                 line: loc.line,
@@ -106,13 +115,19 @@ impl MappingSet {
     pub fn routes_for(&self, side: Side, table: &TableName) -> Vec<Route> {
         let mut out = Vec::new();
         for e in &self.entities {
-            let route = |role| Route { entity: e.name.clone(), role };
+            let route = |role| Route {
+                entity: e.name.clone(),
+                role,
+            };
             match side {
                 Side::Legacy => {
                     if e.legacy_table == *table {
                         out.push(route(Role::Primary));
                     }
-                    if e.joins.iter().any(|j| j.table == *table && j.covers(&e.legacy_key)) {
+                    if e.joins
+                        .iter()
+                        .any(|j| j.table == *table && j.covers(&e.legacy_key))
+                    {
                         out.push(route(Role::Secondary));
                     }
                     if e.children.iter().any(|c| c.table == *table) {

@@ -112,7 +112,6 @@ pub(crate) struct JoinSpec {
     pub(crate) alias: String,
     /// (joined column, entity column) pairs.
     pub(crate) on: Vec<(String, String)>,
-    pub(crate) loc: Loc,
 }
 
 /// `[[children]]`: child rows aggregated into a JSONB array column.
@@ -160,7 +159,6 @@ pub(crate) struct FileSpec {
     pub(crate) conflict_overrides: Vec<(String, Side, Loc)>,
     pub(crate) depends_on: Vec<(String, Loc)>,
     pub(crate) on_delete: DeletePolicy,
-    pub(crate) on_delete_loc: Loc,
     pub(crate) on_truncate: TruncatePolicy,
     pub(crate) legacy_table: Option<String>,
     pub(crate) legacy_key: Vec<String>,

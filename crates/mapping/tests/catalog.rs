@@ -5,23 +5,43 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use supra_sync_mapping::{MappingSet, check_dir, check_dir_with_db, explain_dir};
 use support::*;
+use supra_sync_mapping::{MappingSet, check_dir, check_dir_with_db, explain_dir};
 
 async fn apply_dir(client: &tokio_postgres::Client, dir: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.retain(|p| p.extension().is_some_and(|x| x == "sql"));
     files.sort();
     for f in files {
         let sql = std::fs::read_to_string(&f).unwrap();
-        client.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
     }
 }
 
 async fn databases() -> (tokio_postgres::Client, tokio_postgres::Client) {
-    let legacy = supra_sync_testkit::legacy().fresh_database("mapping_legacy").await.unwrap().connect().await.unwrap();
-    let supra = supra_sync_testkit::supra().fresh_database("mapping_supra").await.unwrap().connect().await.unwrap();
+    let legacy = supra_sync_testkit::legacy()
+        .fresh_database("mapping_legacy")
+        .await
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let supra = supra_sync_testkit::supra()
+        .fresh_database("mapping_supra")
+        .await
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     apply_dir(&legacy, "sql/legacy").await;
     apply_dir(&supra, "sql/supra").await;
     apply_dir(&supra, "sql/sync").await;
@@ -33,15 +53,31 @@ async fn shipped_mappings_match_freshly_migrated_databases() {
     let (legacy, supra) = databases().await;
     let outcome = check_dir_with_db(&mappings_dir(), &legacy, &supra).await;
     assert_eq!(outcome.exit_code, 0, "{}", outcome.report);
-    assert!(outcome.report.contains("ok: the mappings match both catalogs"), "{}", outcome.report);
+    assert!(
+        outcome
+            .report
+            .contains("ok: the mappings match both catalogs"),
+        "{}",
+        outcome.report
+    );
 
     // Malformed mappings fail with file, line and field.
     let persona = std::fs::read_to_string(mappings_dir().join("persona.toml")).unwrap();
-    let line_of = |needle: &str, src: &str| src.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let line_of =
+        |needle: &str, src: &str| src.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
     let broken = persona
-        .replace("rfc               = \"trim_nullif(prsnif)\"", "rfc               = \"trim_nullif(prsnifx)\"")
-        .replace("vulnerable        = \"coalesce(legacy_bool(prssnvulnerable), false)\"", "vulnerable        = \"trim(prsnombre)\"")
-        .replace("prstelef        = \"phone\"", "prstelef        = \"phone\"\nprsdirid        = \"phone\"");
+        .replace(
+            "rfc               = \"trim_nullif(prsnif)\"",
+            "rfc               = \"trim_nullif(prsnifx)\"",
+        )
+        .replace(
+            "vulnerable        = \"coalesce(legacy_bool(prssnvulnerable), false)\"",
+            "vulnerable        = \"trim(prsnombre)\"",
+        )
+        .replace(
+            "prstelef        = \"phone\"",
+            "prstelef        = \"phone\"\nprsdirid        = \"phone\"",
+        );
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     for entry in std::fs::read_dir(mappings_dir()).unwrap() {
         let p = entry.unwrap().path();
@@ -88,22 +124,40 @@ nombre = "prsnombre"
     let d = set.check_catalog(&legacy, &supra).await;
     let text = d.to_string();
     assert!(text.contains("m/p.toml:2: [legacy.table] unknown legacy table cf_quere_pro.personas — hint: did you mean `persona`?"), "{text}");
-    assert!(text.contains("m/p.toml:10: [forward.nombre] unknown column `nombre` in public.persons"), "{text}");
-    assert!(text.contains("[forward] NOT NULL column `person_type` of public.persons has no default"), "{text}");
-    assert!(text.contains("NOT NULL column `name` of public.persons"), "{text}");
+    assert!(
+        text.contains("m/p.toml:10: [forward.nombre] unknown column `nombre` in public.persons"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[forward] NOT NULL column `person_type` of public.persons has no default"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NOT NULL column `name` of public.persons"),
+        "{text}"
+    );
 }
 
 #[test]
 fn cli_reports_and_exit_codes() {
     let ok = check_dir(&mappings_dir());
     assert_eq!(ok.exit_code, 0, "{}", ok.report);
-    assert!(ok.report.starts_with("ok: 53 entities in 13 files"), "{}", ok.report);
+    assert!(
+        ok.report.starts_with("ok: 53 entities in 13 files"),
+        "{}",
+        ok.report
+    );
     let dir = std::env::temp_dir().join(format!("mapping-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("bad.toml"), "entity = \"x\"\n[legacy]\ntable = \"cf_quere_pro.x\"\nkey = [\"id\"]\n[supra]\ntable = \"public.x\"\ntenant = \"t\"\n[forward]\na = \"lower(\"\n").unwrap();
     let bad = check_dir(&dir);
     assert_eq!(bad.exit_code, 1);
-    assert!(bad.report.contains("bad.toml:9: [forward.a] bad expression"), "{}", bad.report);
+    assert!(
+        bad.report
+            .contains("bad.toml:9: [forward.a] bad expression"),
+        "{}",
+        bad.report
+    );
     assert!(bad.report.ends_with("1 problem found\n"), "{}", bad.report);
     std::fs::remove_dir_all(&dir).unwrap();
     let ex = explain_dir(&mappings_dir(), "contrato");

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+use support::*;
 use supra_sync_core::{ColumnDef, PgType, Row, RowSchema, Side, Value};
 use supra_sync_mapping::builtins::time::{local_to_utc, utc_to_local};
 use supra_sync_mapping::{MappingSet, ResolvedContext, TargetOp};
-use support::*;
 use uuid::Uuid;
 
 fn set() -> &'static MappingSet {
@@ -39,25 +39,66 @@ fn pg_of(v: &Value) -> PgType {
 /// legacy row → forward → SUPRA row → reverse → legacy values, by column.
 fn round_trip(entity: &str, legacy: &Row, ctx: &mut ResolvedContext) -> Vec<(String, Value)> {
     let e = set().entity(entity).unwrap();
-    let ops = e.forward(legacy, ctx).unwrap_or_else(|err| panic!("forward: {err}"));
-    let TargetOp::Upsert { table, columns, values, .. } = &ops[0] else { panic!() };
+    let ops = e
+        .forward(legacy, ctx)
+        .unwrap_or_else(|err| panic!("forward: {err}"));
+    let TargetOp::Upsert {
+        table,
+        columns,
+        values,
+        ..
+    } = &ops[0]
+    else {
+        panic!()
+    };
     let supra = Row::new(
         Arc::new(RowSchema {
             table: table.clone(),
-            columns: columns.iter().zip(values).map(|(c, v)| ColumnDef { name: c.clone(), pg_type: pg_of(v), key: c == "id" }).collect(),
+            columns: columns
+                .iter()
+                .zip(values)
+                .map(|(c, v)| ColumnDef {
+                    name: c.clone(),
+                    pg_type: pg_of(v),
+                    key: c == "id",
+                })
+                .collect(),
         }),
         values.clone(),
     );
     assert_eq!(set().routes_for(Side::Supra, table)[0].entity, entity);
-    let id = match supra.get("id") { Some(Value::Uuid(u)) => *u, _ => panic!() };
+    let id = match supra.get("id") {
+        Some(Value::Uuid(u)) => *u,
+        _ => panic!(),
+    };
     let needs = e.reverse_needs(&supra);
-    assert_eq!((needs.reverse_refs[0].entity.as_str(), needs.reverse_refs[0].supra_id), (entity, id));
+    assert_eq!(
+        (
+            needs.reverse_refs[0].entity.as_str(),
+            needs.reverse_refs[0].supra_id
+        ),
+        (entity, id)
+    );
     ctx.add_mapping(entity, &legacy.key_text(), id);
-    let back = e.reverse(&supra, ctx).unwrap_or_else(|err| panic!("reverse: {err}"));
-    let TargetOp::Upsert { table, columns, values, conflict_columns } = &back[0] else { panic!() };
+    let back = e
+        .reverse(&supra, ctx)
+        .unwrap_or_else(|err| panic!("reverse: {err}"));
+    let TargetOp::Upsert {
+        table,
+        columns,
+        values,
+        conflict_columns,
+    } = &back[0]
+    else {
+        panic!()
+    };
     assert_eq!(table, e.legacy_table());
     assert_eq!(conflict_columns.as_slice(), e.legacy_key());
-    columns.iter().cloned().zip(values.iter().cloned()).collect()
+    columns
+        .iter()
+        .cloned()
+        .zip(values.iter().cloned())
+        .collect()
 }
 
 fn same(a: &Value, b: &Value) -> bool {
@@ -77,7 +118,9 @@ fn assert_back(back: &[(String, Value)], expected: &Row, skip: &[&str]) {
         if skip.contains(&c.as_str()) {
             continue;
         }
-        let want = expected.get(c).unwrap_or_else(|| panic!("reverse writes unknown column {c}"));
+        let want = expected
+            .get(c)
+            .unwrap_or_else(|| panic!("reverse writes unknown column {c}"));
         assert!(same(v, want), "column {c}: got {v:?}, want {want:?}");
     }
 }
@@ -104,12 +147,21 @@ fn norm_text(v: &Value) -> Value {
 }
 
 fn id() -> impl Strategy<Value = Value> {
-    prop_oneof![Just(num(0)), Just(num(1)), Just(num(9_999_999_999)), Just(num(-5)), (1i64..9_999_999_999).prop_map(num)]
+    prop_oneof![
+        Just(num(0)),
+        Just(num(1)),
+        Just(num(9_999_999_999)),
+        Just(num(-5)),
+        (1i64..9_999_999_999).prop_map(num)
+    ]
 }
 
 fn local_ts() -> impl Strategy<Value = NaiveDateTime> {
     // 1990..2030, minute resolution.
-    (0i64..21_000_000).prop_map(|m| NaiveDateTime::parse_from_str("1990-01-01 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap() + Duration::minutes(m))
+    (0i64..21_000_000).prop_map(|m| {
+        NaiveDateTime::parse_from_str("1990-01-01 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap()
+            + Duration::minutes(m)
+    })
 }
 
 /// What a local legacy timestamp becomes after timestamptz and back (moves only in the
@@ -119,14 +171,32 @@ fn norm_ts(t: NaiveDateTime) -> Value {
 }
 
 fn flag() -> impl Strategy<Value = Value> {
-    prop_oneof![Just(Value::Null), Just(text("S")), Just(text("N")), Just(text("Y")), Just(text("X")), Just(text("1")), Just(text("T")),
-        Just(text("0")), Just(text("F")), Just(text(" ")), Just(text("s"))]
+    prop_oneof![
+        Just(Value::Null),
+        Just(text("S")),
+        Just(text("N")),
+        Just(text("Y")),
+        Just(text("X")),
+        Just(text("1")),
+        Just(text("T")),
+        Just(text("0")),
+        Just(text("F")),
+        Just(text(" ")),
+        Just(text("s"))
+    ]
 }
 
 fn norm_flag(v: &Value, null_as: &str) -> Value {
     match v {
         Value::Null => text(null_as),
-        Value::Text(s) if matches!(s.trim().to_ascii_uppercase().as_str(), "S" | "Y" | "X" | "1" | "T") => text("S"),
+        Value::Text(s)
+            if matches!(
+                s.trim().to_ascii_uppercase().as_str(),
+                "S" | "Y" | "X" | "1" | "T"
+            ) =>
+        {
+            text("S")
+        }
         _ => text("N"),
     }
 }
@@ -307,7 +377,16 @@ proptest! {
 fn documented_normalizations() {
     let e = set().entity("persona").unwrap();
     // NULL prsfecreg comes back as the first sync time; 'X' as 'S'; '' as NULL.
-    let legacy = legacy_row("persona", &["prsid"], &[("prsid", num(1)), ("prstipo", text("F")), ("prssnvulnerable", text("X")), ("prsnif", text(""))]);
+    let legacy = legacy_row(
+        "persona",
+        &["prsid"],
+        &[
+            ("prsid", num(1)),
+            ("prstipo", text("F")),
+            ("prssnvulnerable", text("X")),
+            ("prsnif", text("")),
+        ],
+    );
     let back = round_trip("persona", &legacy, &mut ctx());
     let get = |c: &str| back.iter().find(|(n, _)| n == c).unwrap().1.clone();
     assert_eq!(get("prssnvulnerable"), text("S"));
@@ -315,11 +394,30 @@ fn documented_normalizations() {
     assert_eq!(get("prsfecreg"), Value::Timestamp(utc_to_local(now())));
     // Rows of another tenant are not written back.
     let ops = e.forward(&legacy, &ctx()).unwrap();
-    let TargetOp::Upsert { columns, mut values, .. } = ops[0].clone() else { panic!() };
+    let TargetOp::Upsert {
+        columns,
+        mut values,
+        ..
+    } = ops[0].clone()
+    else {
+        panic!()
+    };
     values[1] = Value::Uuid(Uuid::from_u128(99));
     let schema = Arc::new(RowSchema {
         table: supra_sync_core::TableName::new("public", "persons"),
-        columns: columns.iter().zip(&values).map(|(c, v)| ColumnDef { name: c.clone(), pg_type: pg_of(v), key: c == "id" }).collect(),
+        columns: columns
+            .iter()
+            .zip(&values)
+            .map(|(c, v)| ColumnDef {
+                name: c.clone(),
+                pg_type: pg_of(v),
+                key: c == "id",
+            })
+            .collect(),
     });
-    assert!(e.reverse(&Row::new(schema, values), &ctx()).unwrap().is_empty());
+    assert!(
+        e.reverse(&Row::new(schema, values), &ctx())
+            .unwrap()
+            .is_empty()
+    );
 }

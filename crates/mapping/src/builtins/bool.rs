@@ -28,7 +28,10 @@ pub fn legacy_bool(v: &Value) -> Value {
         other => {
             let text = as_text(other).unwrap_or_default();
             let flag = text.trim().to_ascii_uppercase();
-            Value::Bool(matches!(flag.as_str(), "S" | "Y" | "X" | "1" | "T" | "SI" | "YES" | "TRUE"))
+            Value::Bool(matches!(
+                flag.as_str(),
+                "S" | "Y" | "X" | "1" | "T" | "SI" | "YES" | "TRUE"
+            ))
         }
     }
 }
@@ -50,13 +53,24 @@ mod tests {
     #[test]
     fn flags() {
         for s in ["S", "s", " Y", "X", "1", "T", "si"] {
-            assert_eq!(legacy_bool(&Value::Text(s.into())), Value::Bool(true), "{s}");
+            assert_eq!(
+                legacy_bool(&Value::Text(s.into())),
+                Value::Bool(true),
+                "{s}"
+            );
         }
         for s in ["N", "n", "0", "F", " ", "", "Z"] {
-            assert_eq!(legacy_bool(&Value::Text(s.into())), Value::Bool(false), "{s}");
+            assert_eq!(
+                legacy_bool(&Value::Text(s.into())),
+                Value::Bool(false),
+                "{s}"
+            );
         }
         assert_eq!(legacy_bool(&Value::Null), Value::Null);
-        assert_eq!(bool_to_legacy(&Value::Bool(true), "S", "N").unwrap(), Value::Text("S".into()));
+        assert_eq!(
+            bool_to_legacy(&Value::Bool(true), "S", "N").unwrap(),
+            Value::Text("S".into())
+        );
         assert_eq!(bool_to_legacy(&Value::Null, "S", "N").unwrap(), Value::Null);
     }
 }

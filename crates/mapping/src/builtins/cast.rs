@@ -45,9 +45,10 @@ pub fn to_int(v: &Value) -> Result<Value, String> {
     }
     Ok(match to_decimal(v)? {
         None => Value::Null,
-        Some(d) if d.fract().is_zero() => {
-            Value::Int(d.to_i64().ok_or_else(|| format!("{d} is out of range for bigint"))?)
-        }
+        Some(d) if d.fract().is_zero() => Value::Int(
+            d.to_i64()
+                .ok_or_else(|| format!("{d} is out of range for bigint"))?,
+        ),
         Some(d) => return Err(format!("{d} is not a whole number")),
     })
 }
@@ -59,7 +60,9 @@ pub fn to_float(v: &Value) -> Result<Value, String> {
         other => match to_decimal(other)? {
             None => Value::Null,
             Some(d) => Value::Float(
-                d.to_string().parse::<f64>().map_err(|e| format!("{d} as double: {e}"))?,
+                d.to_string()
+                    .parse::<f64>()
+                    .map_err(|e| format!("{d} as double: {e}"))?,
             ),
         },
     })
@@ -89,12 +92,30 @@ mod tests {
 
     #[test]
     fn casts_are_exact() {
-        assert_eq!(to_numeric(&Value::Text("12.345".into()), Some(2)).unwrap().to_text().unwrap(), "12.35");
-        assert_eq!(to_numeric(&Value::Float(0.1), None).unwrap().to_text().unwrap(), "0.1");
-        assert_eq!(to_int(&Value::Numeric(Decimal::from(9_999_999_999i64))).unwrap(), Value::Int(9_999_999_999));
+        assert_eq!(
+            to_numeric(&Value::Text("12.345".into()), Some(2))
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "12.35"
+        );
+        assert_eq!(
+            to_numeric(&Value::Float(0.1), None)
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "0.1"
+        );
+        assert_eq!(
+            to_int(&Value::Numeric(Decimal::from(9_999_999_999i64))).unwrap(),
+            Value::Int(9_999_999_999)
+        );
         assert!(to_int(&Value::Text("1.5".into())).is_err());
         assert_eq!(to_int(&Value::Text(" ".into())).unwrap(), Value::Null);
-        assert_eq!(to_float(&Value::Numeric(Decimal::new(2675, 3))).unwrap(), Value::Float(2.675));
+        assert_eq!(
+            to_float(&Value::Numeric(Decimal::new(2675, 3))).unwrap(),
+            Value::Float(2.675)
+        );
         assert_eq!(to_text(&Value::Bool(true)), Value::Text("t".into()));
     }
 }

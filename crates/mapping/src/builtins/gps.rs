@@ -82,11 +82,39 @@ mod tests {
 
     #[test]
     fn clean_dirty_and_swapped() {
-        assert_eq!(gps("20.5888", "-100.3899"), Value::Point(GeoPoint { lon: -100.3899, lat: 20.5888 }));
-        assert_eq!(gps(" 20,5888 ", "-100,3899"), Value::Point(GeoPoint { lon: -100.3899, lat: 20.5888 }));
-        assert_eq!(gps("-100.3899", "20.5888"), Value::Point(GeoPoint { lon: -100.3899, lat: 20.5888 }));
-        for (la, lo) in [("", "-100.1"), ("N/A", "N/A"), ("20.5.1", "-100"), ("1,234.5", "-100"),
-            ("1e3", "-100"), ("NaN", "-100"), ("0", "0"), ("95", "190"), ("-", "-100"), ("20.", "-100.")] {
+        assert_eq!(
+            gps("20.5888", "-100.3899"),
+            Value::Point(GeoPoint {
+                lon: -100.3899,
+                lat: 20.5888
+            })
+        );
+        assert_eq!(
+            gps(" 20,5888 ", "-100,3899"),
+            Value::Point(GeoPoint {
+                lon: -100.3899,
+                lat: 20.5888
+            })
+        );
+        assert_eq!(
+            gps("-100.3899", "20.5888"),
+            Value::Point(GeoPoint {
+                lon: -100.3899,
+                lat: 20.5888
+            })
+        );
+        for (la, lo) in [
+            ("", "-100.1"),
+            ("N/A", "N/A"),
+            ("20.5.1", "-100"),
+            ("1,234.5", "-100"),
+            ("1e3", "-100"),
+            ("NaN", "-100"),
+            ("0", "0"),
+            ("95", "190"),
+            ("-", "-100"),
+            ("20.", "-100."),
+        ] {
             let got = gps(la, lo);
             if (la, lo) == ("20.", "-100.") {
                 assert!(matches!(got, Value::Point(_)));
@@ -94,8 +122,14 @@ mod tests {
                 assert_eq!(got, Value::Null, "{la:?} {lo:?}");
             }
         }
-        assert_eq!(legacy_gps_to_geom(&Value::Null, &Value::Text("1".into())), Value::Null);
+        assert_eq!(
+            legacy_gps_to_geom(&Value::Null, &Value::Text("1".into())),
+            Value::Null
+        );
         let p = gps("20.58881234", "-100.3899");
-        assert_eq!(coordinate(&p, true).unwrap().to_text().unwrap(), "20.5888123");
+        assert_eq!(
+            coordinate(&p, true).unwrap().to_text().unwrap(),
+            "20.5888123"
+        );
     }
 }

@@ -25,10 +25,15 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Timestamptz(t) => J::String(t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
         Value::Uuid(u) => J::String(u.to_string()),
         Value::Json(j) => j.clone(),
-        Value::TextArray(items) => {
-            J::Array(items.iter().map(|i| i.clone().map_or(J::Null, J::String)).collect())
+        Value::TextArray(items) => J::Array(
+            items
+                .iter()
+                .map(|i| i.clone().map_or(J::Null, J::String))
+                .collect(),
+        ),
+        Value::Point(p) => {
+            serde_json::json!({ "lat": number(&format!("{}", p.lat)), "lon": number(&format!("{}", p.lon)) })
         }
-        Value::Point(p) => serde_json::json!({ "lat": number(&format!("{}", p.lat)), "lon": number(&format!("{}", p.lon)) }),
     }
 }
 

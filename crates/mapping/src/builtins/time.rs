@@ -81,7 +81,11 @@ fn parse_text_datetime(s: &str) -> Option<Value> {
     if let Ok(t) = Value::parse_text(supra_sync_core::PgType::Timestamptz, s) {
         return Some(t);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(Value::Timestamp(t));
         }
@@ -162,8 +166,15 @@ pub fn month_bound(v: &Value, end: bool) -> Result<Value, String> {
     if !end {
         return Ok(Value::Date(first));
     }
-    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
-    Ok(Value::Date(next.and_then(|n| n.pred_opt()).ok_or_else(|| format!("no month {y}-{m}"))?))
+    let next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
+    Ok(Value::Date(
+        next.and_then(|n| n.pred_opt())
+            .ok_or_else(|| format!("no month {y}-{m}"))?,
+    ))
 }
 
 #[cfg(test)]
@@ -177,17 +188,35 @@ mod tests {
     #[test]
     fn mexico_city_offsets() {
         // Winter: UTC-6.
-        assert_eq!(local_to_utc(local("2020-01-15 10:00:00")).to_rfc3339(), "2020-01-15T16:00:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2020-01-15 10:00:00")).to_rfc3339(),
+            "2020-01-15T16:00:00+00:00"
+        );
         // Summer 2020: UTC-5.
-        assert_eq!(local_to_utc(local("2020-07-15 10:00:00")).to_rfc3339(), "2020-07-15T15:00:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2020-07-15 10:00:00")).to_rfc3339(),
+            "2020-07-15T15:00:00+00:00"
+        );
         // 2001 rule: April is still standard time.
-        assert_eq!(local_to_utc(local("2001-04-15 10:00:00")).to_rfc3339(), "2001-04-15T16:00:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2001-04-15 10:00:00")).to_rfc3339(),
+            "2001-04-15T16:00:00+00:00"
+        );
         // No DST since 2023.
-        assert_eq!(local_to_utc(local("2024-07-15 10:00:00")).to_rfc3339(), "2024-07-15T16:00:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2024-07-15 10:00:00")).to_rfc3339(),
+            "2024-07-15T16:00:00+00:00"
+        );
         // Spring forward 2020-04-05 02:30 does not exist: read as standard time.
-        assert_eq!(local_to_utc(local("2020-04-05 02:30:00")).to_rfc3339(), "2020-04-05T08:30:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2020-04-05 02:30:00")).to_rfc3339(),
+            "2020-04-05T08:30:00+00:00"
+        );
         // Fall back 2020-10-25 01:30 is ambiguous: the later (standard) instant.
-        assert_eq!(local_to_utc(local("2020-10-25 01:30:00")).to_rfc3339(), "2020-10-25T07:30:00+00:00");
+        assert_eq!(
+            local_to_utc(local("2020-10-25 01:30:00")).to_rfc3339(),
+            "2020-10-25T07:30:00+00:00"
+        );
     }
 
     #[test]
@@ -208,8 +237,20 @@ mod tests {
 
     #[test]
     fn casts() {
-        assert_eq!(to_date(&Value::Text("2024-03-01".into())).unwrap().to_text().unwrap(), "2024-03-01");
-        assert_eq!(to_date(&Value::Timestamp(local("2024-03-01 23:59:00"))).unwrap().to_text().unwrap(), "2024-03-01");
+        assert_eq!(
+            to_date(&Value::Text("2024-03-01".into()))
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "2024-03-01"
+        );
+        assert_eq!(
+            to_date(&Value::Timestamp(local("2024-03-01 23:59:00")))
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "2024-03-01"
+        );
         assert!(to_date(&Value::Text("nope".into())).is_err());
         assert_eq!(to_timestamptz(&Value::Null).unwrap(), Value::Null);
     }

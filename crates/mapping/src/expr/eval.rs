@@ -78,12 +78,16 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> R<'a> {
                 v => Ok(Cow::Borrowed(v)),
             }
         }
-        Node::Map { input, entries, default } => {
+        Node::Map {
+            input,
+            entries,
+            default,
+        } => {
             let v = eval(input, env)?;
-            if !v.is_null() {
-                if let Some((_, out)) = entries.iter().find(|(k, _)| key_matches(&v, k)) {
-                    return eval(out, env);
-                }
+            if !v.is_null()
+                && let Some((_, out)) = entries.iter().find(|(k, _)| key_matches(&v, k))
+            {
+                return eval(out, env);
             }
             match default {
                 Some(d) => eval(d, env),
@@ -91,12 +95,20 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> R<'a> {
             }
         }
         Node::Ref { entity, args } => {
-            let vals = args.iter().map(|a| eval(a, env)).collect::<Result<Vec<_>, _>>()?;
+            let vals = args
+                .iter()
+                .map(|a| eval(a, env))
+                .collect::<Result<Vec<_>, _>>()?;
             let refs: Vec<&Value> = vals.iter().map(|c| c.as_ref()).collect();
-            let Some(key) = key_text(&refs) else { return Ok(Cow::Borrowed(&NULL)) };
+            let Some(key) = key_text(&refs) else {
+                return Ok(Cow::Borrowed(&NULL));
+            };
             match env.ctx.supra_id_of(entity, &key) {
                 Some(id) => Ok(Cow::Owned(Value::Uuid(id))),
-                None => Err(Fault::MissingRef { entity: entity.clone(), legacy_key: key }),
+                None => Err(Fault::MissingRef {
+                    entity: entity.clone(),
+                    legacy_key: key,
+                }),
             }
         }
         Node::LegacyRef { entity, arg } => {
@@ -104,12 +116,20 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> R<'a> {
             let id = match v.as_ref() {
                 Value::Null => return Ok(Cow::Borrowed(&NULL)),
                 Value::Uuid(u) => *u,
-                Value::Text(t) => Uuid::parse_str(t.trim()).map_err(|e| Fault::Invalid(format!("{t:?} is not a uuid: {e}")))?,
-                other => return Err(Fault::Invalid(format!("legacy_ref() expects a uuid, got {other:?}"))),
+                Value::Text(t) => Uuid::parse_str(t.trim())
+                    .map_err(|e| Fault::Invalid(format!("{t:?} is not a uuid: {e}")))?,
+                other => {
+                    return Err(Fault::Invalid(format!(
+                        "legacy_ref() expects a uuid, got {other:?}"
+                    )));
+                }
             };
             match env.ctx.legacy_id_of(entity, id) {
                 Some(k) => Ok(Cow::Owned(Value::Text(k.to_string()))),
-                None => Err(Fault::MissingLegacyId { entity: entity.clone(), supra_id: id }),
+                None => Err(Fault::MissingLegacyId {
+                    entity: entity.clone(),
+                    supra_id: id,
+                }),
             }
         }
         Node::JsonObject { keys, values } => {
@@ -119,7 +139,9 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> R<'a> {
             }
             Ok(Cow::Owned(Value::Json(serde_json::Value::Object(map))))
         }
-        Node::ToNumeric { arg, scale } => owned(builtins::cast::to_numeric(&*eval(arg, env)?, *scale)),
+        Node::ToNumeric { arg, scale } => {
+            owned(builtins::cast::to_numeric(&*eval(arg, env)?, *scale))
+        }
         Node::Call { func, args } => call(*func, args, env),
     }
 }
@@ -183,7 +205,9 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         }
         Func::Substr => {
             let v = arg(0)?;
-            let Some(start) = int_arg(&args[1], env)? else { return Ok(Cow::Borrowed(&NULL)) };
+            let Some(start) = int_arg(&args[1], env)? else {
+                return Ok(Cow::Borrowed(&NULL));
+            };
             let len = match args.get(2) {
                 Some(n) => match int_arg(n, env)? {
                     Some(l) => Some(l),
@@ -195,7 +219,9 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         }
         Func::Left => {
             let v = arg(0)?;
-            let Some(n) = int_arg(&args[1], env)? else { return Ok(Cow::Borrowed(&NULL)) };
+            let Some(n) = int_arg(&args[1], env)? else {
+                return Ok(Cow::Borrowed(&NULL));
+            };
             Ok(Cow::Owned(text::left(&v, n)))
         }
         Func::ToDate => owned(time::to_date(&*arg(0)?)),
@@ -215,17 +241,24 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         Func::SupraId => Ok(Cow::Owned(Value::Uuid(env.supra_id))),
         Func::LegacyKey => {
             let Some(key) = env.legacy_key else {
-                return Err(Fault::Invalid("legacy_key() has no legacy id for this row".into()));
+                return Err(Fault::Invalid(
+                    "legacy_key() has no legacy id for this row".into(),
+                ));
             };
             match args.first() {
                 None => Ok(Cow::Owned(Value::Text(key.to_string()))),
                 Some(n) => {
                     let i = int_arg(n, env)?.unwrap_or(0);
-                    let parts: Vec<serde_json::Value> = serde_json::from_str(key)
-                        .map_err(|_| Fault::Invalid(format!("legacy key {key:?} is not composite")))?;
-                    let part = usize::try_from(i).ok().and_then(|i| parts.get(i)).ok_or_else(|| {
-                        Fault::Invalid(format!("legacy key {key:?} has no part {i}"))
-                    })?;
+                    let parts: Vec<serde_json::Value> =
+                        serde_json::from_str(key).map_err(|_| {
+                            Fault::Invalid(format!("legacy key {key:?} is not composite"))
+                        })?;
+                    let part = usize::try_from(i)
+                        .ok()
+                        .and_then(|i| parts.get(i))
+                        .ok_or_else(|| {
+                            Fault::Invalid(format!("legacy key {key:?} has no part {i}"))
+                        })?;
                     Ok(Cow::Owned(match part {
                         serde_json::Value::Null => Value::Null,
                         serde_json::Value::String(s) => Value::Text(s.clone()),
@@ -237,8 +270,18 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         Func::LegacyBool => Ok(Cow::Owned(b::legacy_bool(&*arg(0)?))),
         Func::BoolToLegacy => {
             let v = arg(0)?;
-            let yes = match args.get(1) { Some(_) => text::as_text(&*arg(1)?).map(Cow::into_owned).unwrap_or_default(), None => "S".into() };
-            let no = match args.get(2) { Some(_) => text::as_text(&*arg(2)?).map(Cow::into_owned).unwrap_or_default(), None => "N".into() };
+            let yes = match args.get(1) {
+                Some(_) => text::as_text(&*arg(1)?)
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
+                None => "S".into(),
+            };
+            let no = match args.get(2) {
+                Some(_) => text::as_text(&*arg(2)?)
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
+                None => "N".into(),
+            };
             owned(b::bool_to_legacy(&v, &yes, &no))
         }
         Func::LegacyGpsToGeom => Ok(Cow::Owned(gps::legacy_gps_to_geom(&*arg(0)?, &*arg(1)?))),
@@ -248,7 +291,9 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         Func::JsonGet => {
             let v = arg(0)?;
             let k = arg(1)?;
-            let (Value::Json(serde_json::Value::Object(o)), Some(key)) = (v.as_ref(), text::as_text(&k)) else {
+            let (Value::Json(serde_json::Value::Object(o)), Some(key)) =
+                (v.as_ref(), text::as_text(&k))
+            else {
                 return Ok(Cow::Borrowed(&NULL));
             };
             Ok(Cow::Owned(match o.get(key.as_ref()) {

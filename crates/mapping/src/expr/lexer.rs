@@ -98,8 +98,13 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                     }
                 }
             }
-            out.push(Token { kind: Tok::Str(text), pos: start });
-        } else if c.is_ascii_digit() || (c == b'-' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            out.push(Token {
+                kind: Tok::Str(text),
+                pos: start,
+            });
+        } else if c.is_ascii_digit()
+            || (c == b'-' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
             i += 1;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 i += 1;
@@ -113,7 +118,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                 }
             }
             let text = &src[start..i];
-            let bad = |_| SyntaxError { pos: start, message: format!("number `{text}` out of range") };
+            let bad = |_| SyntaxError {
+                pos: start,
+                message: format!("number `{text}` out of range"),
+            };
             let kind = if is_decimal {
                 Tok::Num(Decimal::from_str_exact(text).map_err(bad)?)
             } else {
@@ -137,20 +145,34 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
                         message: "expected a variable name after `$`".into(),
                     });
                 }
-                out.push(Token { kind: Tok::Dollar(name), pos: start });
+                out.push(Token {
+                    kind: Tok::Dollar(name),
+                    pos: start,
+                });
             } else {
-                out.push(Token { kind: Tok::Ident(name), pos: start });
+                out.push(Token {
+                    kind: Tok::Ident(name),
+                    pos: start,
+                });
             }
         } else {
             let ch = src[i..].chars().next().unwrap_or('?');
             let hint = match ch {
                 '"' => " (strings use single quotes: 'text')",
-                '|' | '+' | '*' | '/' | '<' | '>' => " (operators are not supported; use functions such as concat())",
+                '|' | '+' | '*' | '/' | '<' | '>' => {
+                    " (operators are not supported; use functions such as concat())"
+                }
                 _ => "",
             };
-            return Err(SyntaxError { pos: start, message: format!("unexpected character `{ch}`{hint}") });
+            return Err(SyntaxError {
+                pos: start,
+                message: format!("unexpected character `{ch}`{hint}"),
+            });
         }
     }
-    out.push(Token { kind: Tok::Eof, pos: src.len() });
+    out.push(Token {
+        kind: Tok::Eof,
+        pos: src.len(),
+    });
     Ok(out)
 }

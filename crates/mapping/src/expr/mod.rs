@@ -137,12 +137,12 @@ impl Expr {
                 }
                 None => missing.push((name.clone(), self.pos)),
             },
-            ExprKind::Call { args, .. } => {
-                args.iter_mut().for_each(|a| a.substitute_into(lookup, missing))
-            }
-            ExprKind::Map(entries) => {
-                entries.iter_mut().for_each(|(_, e)| e.substitute_into(lookup, missing))
-            }
+            ExprKind::Call { args, .. } => args
+                .iter_mut()
+                .for_each(|a| a.substitute_into(lookup, missing)),
+            ExprKind::Map(entries) => entries
+                .iter_mut()
+                .for_each(|(_, e)| e.substitute_into(lookup, missing)),
             _ => {}
         }
     }
@@ -156,8 +156,14 @@ impl std::fmt::Display for Expr {
             ExprKind::Int(i) => write!(f, "{i}"),
             ExprKind::Num(d) => write!(f, "{d}"),
             ExprKind::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
-            ExprKind::Column { qualifier: Some(q), name } => write!(f, "{q}.{name}"),
-            ExprKind::Column { qualifier: None, name } => f.write_str(name),
+            ExprKind::Column {
+                qualifier: Some(q),
+                name,
+            } => write!(f, "{q}.{name}"),
+            ExprKind::Column {
+                qualifier: None,
+                name,
+            } => f.write_str(name),
             ExprKind::Placeholder(p) => write!(f, "${p}"),
             ExprKind::Call { name, args } => {
                 write!(f, "{name}(")?;

@@ -12,20 +12,29 @@ pub(crate) struct Parser {
 impl Parser {
     /// Tokenizes `src`.
     pub(crate) fn new(src: &str) -> Result<Parser, SyntaxError> {
-        Ok(Parser { tokens: tokenize(src)?, at: 0 })
+        Ok(Parser {
+            tokens: tokenize(src)?,
+            at: 0,
+        })
     }
 
     /// Parses one expression that must span the whole source.
     pub(crate) fn parse_all(mut self) -> Result<Expr, SyntaxError> {
         if self.peek().kind == Tok::Eof {
-            return Err(SyntaxError { pos: 0, message: "empty expression".into() });
+            return Err(SyntaxError {
+                pos: 0,
+                message: "empty expression".into(),
+            });
         }
         let e = self.expr()?;
         let t = self.peek();
         if t.kind != Tok::Eof {
             return Err(SyntaxError {
                 pos: t.pos,
-                message: format!("unexpected {} after a complete expression", t.kind.describe()),
+                message: format!(
+                    "unexpected {} after a complete expression",
+                    t.kind.describe()
+                ),
             });
         }
         Ok(e)
@@ -76,13 +85,19 @@ impl Parser {
                 _ => match self.peek().kind {
                     Tok::LParen => {
                         self.next();
-                        ExprKind::Call { name: name.to_ascii_lowercase(), args: self.args()? }
+                        ExprKind::Call {
+                            name: name.to_ascii_lowercase(),
+                            args: self.args()?,
+                        }
                     }
                     Tok::Dot => {
                         self.next();
                         let col = self.next();
                         match col.kind {
-                            Tok::Ident(c) => ExprKind::Column { qualifier: Some(name), name: c },
+                            Tok::Ident(c) => ExprKind::Column {
+                                qualifier: Some(name),
+                                name: c,
+                            },
                             other => {
                                 return Err(SyntaxError {
                                     pos: col.pos,
@@ -94,7 +109,10 @@ impl Parser {
                             }
                         }
                     }
-                    _ => ExprKind::Column { qualifier: None, name },
+                    _ => ExprKind::Column {
+                        qualifier: None,
+                        name,
+                    },
                 },
             },
             other => {
@@ -184,11 +202,17 @@ mod tests {
     #[test]
     fn parses_calls_maps_and_columns() {
         let e = parse("map(prstipo, {F = 'fisica', 'J' = 'moral', 3 = 'x'}, 'fisica')").unwrap();
-        assert_eq!(e.to_string(), "map(prstipo, {'F' = 'fisica', 'J' = 'moral', 3 = 'x'}, 'fisica')");
+        assert_eq!(
+            e.to_string(),
+            "map(prstipo, {'F' = 'fisica', 'J' = 'moral', 3 = 'x'}, 'fisica')"
+        );
         let e = parse(" geo.geoloclat ").unwrap();
         assert_eq!(e.to_string(), "geo.geoloclat");
         assert_eq!(parse("'O''Brien'").unwrap().to_string(), "'O''Brien'");
-        assert_eq!(parse("to_numeric(x, -2.50)").unwrap().to_string(), "to_numeric(x, -2.50)");
+        assert_eq!(
+            parse("to_numeric(x, -2.50)").unwrap().to_string(),
+            "to_numeric(x, -2.50)"
+        );
     }
 
     #[test]
@@ -199,7 +223,12 @@ mod tests {
         assert_eq!(err.pos, 9);
         let err = parse("a b").unwrap_err();
         assert_eq!(err.pos, 2);
-        assert!(parse("\"x\"").unwrap_err().message.contains("single quotes"));
+        assert!(
+            parse("\"x\"")
+                .unwrap_err()
+                .message
+                .contains("single quotes")
+        );
         assert!(parse("'open").is_err());
     }
 }

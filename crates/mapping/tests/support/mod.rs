@@ -25,7 +25,9 @@ pub fn shipped() -> MappingSet {
 
 /// A fixed "now".
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// An empty context for the test tenant.
@@ -40,7 +42,11 @@ pub fn row(table: &str, keys: usize, cols: &[(&str, PgType, Value)]) -> Row {
         columns: cols
             .iter()
             .enumerate()
-            .map(|(i, (n, t, _))| ColumnDef { name: n.to_string(), pg_type: *t, key: i < keys })
+            .map(|(i, (n, t, _))| ColumnDef {
+                name: n.to_string(),
+                pg_type: *t,
+                key: i < keys,
+            })
             .collect(),
     });
     Row::new(schema, cols.iter().map(|(_, _, v)| v.clone()).collect())
@@ -77,77 +83,91 @@ pub fn col<'a>(ops: &'a [TargetOp], table: &str, column: &str) -> &'a Value {
         .iter()
         .find(|o| o.table().name == table)
         .unwrap_or_else(|| panic!("no op on {table}: {ops:?}"));
-    op.value(column).unwrap_or_else(|| panic!("{table} has no column {column}: {op:?}"))
+    op.value(column)
+        .unwrap_or_else(|| panic!("{table} has no column {column}: {op:?}"))
 }
 
 /// A legacy persona row.
 pub fn persona(id: i64, tipo: &str, nif: Value, nomape: Value, nombre: Value) -> Row {
-    row("cf_quere_pro.persona", 1, &[
-        ("prsid", PgType::Numeric, num(id)),
-        ("prstipo", PgType::Bpchar, text(tipo)),
-        ("prsnif", PgType::Varchar, nif),
-        ("prscurp", PgType::Varchar, Value::Null),
-        ("prsnomape", PgType::Varchar, nomape),
-        ("prsnombre", PgType::Varchar, nombre),
-        ("prsape1", PgType::Varchar, text("Peña")),
-        ("prsape2", PgType::Varchar, text("Ñúñez")),
-        ("prssexo", PgType::Bpchar, text("M")),
-        ("prsfecnac", PgType::Timestamp, Value::Null),
-        ("prstelef", PgType::Varchar, text(" 4421234567 ")),
-        ("prstelef2", PgType::Varchar, text("")),
-        ("prsemail", PgType::Varchar, Value::Null),
-        ("prsdirid", PgType::Numeric, num(7)),
-        ("prsregfiscal", PgType::Varchar, text("616")),
-        ("prsusocfdi", PgType::Varchar, text("S01")),
-        ("prstipident", PgType::Numeric, Value::Null),
-        ("prsnumident", PgType::Varchar, Value::Null),
-        ("prssnvulnerable", PgType::Bpchar, text("S")),
-        ("prssnpubli", PgType::Bpchar, text("N")),
-        ("prspassweb", PgType::Varchar, text("secreto")),
-        ("prsfecreg", PgType::Timestamp, ts("2020-07-15 10:00:00")),
-        ("prshstusu", PgType::Varchar, text("MIGRA")),
-        ("prshsthora", PgType::Timestamp, ts("2024-01-15 10:00:00")),
-    ])
+    row(
+        "cf_quere_pro.persona",
+        1,
+        &[
+            ("prsid", PgType::Numeric, num(id)),
+            ("prstipo", PgType::Bpchar, text(tipo)),
+            ("prsnif", PgType::Varchar, nif),
+            ("prscurp", PgType::Varchar, Value::Null),
+            ("prsnomape", PgType::Varchar, nomape),
+            ("prsnombre", PgType::Varchar, nombre),
+            ("prsape1", PgType::Varchar, text("Peña")),
+            ("prsape2", PgType::Varchar, text("Ñúñez")),
+            ("prssexo", PgType::Bpchar, text("M")),
+            ("prsfecnac", PgType::Timestamp, Value::Null),
+            ("prstelef", PgType::Varchar, text(" 4421234567 ")),
+            ("prstelef2", PgType::Varchar, text("")),
+            ("prsemail", PgType::Varchar, Value::Null),
+            ("prsdirid", PgType::Numeric, num(7)),
+            ("prsregfiscal", PgType::Varchar, text("616")),
+            ("prsusocfdi", PgType::Varchar, text("S01")),
+            ("prstipident", PgType::Numeric, Value::Null),
+            ("prsnumident", PgType::Varchar, Value::Null),
+            ("prssnvulnerable", PgType::Bpchar, text("S")),
+            ("prssnpubli", PgType::Bpchar, text("N")),
+            ("prspassweb", PgType::Varchar, text("secreto")),
+            ("prsfecreg", PgType::Timestamp, ts("2020-07-15 10:00:00")),
+            ("prshstusu", PgType::Varchar, text("MIGRA")),
+            ("prshsthora", PgType::Timestamp, ts("2024-01-15 10:00:00")),
+        ],
+    )
 }
 
 /// A legacy contrato row.
 pub fn contrato(num_: i64, prsid: Value, ptosid: Value, estado: &str) -> Row {
-    row("cf_quere_pro.contrato", 1, &[
-        ("cnttnum", PgType::Numeric, num(num_)),
-        ("cnttprsid", PgType::Numeric, prsid),
-        ("cnttptosid", PgType::Numeric, ptosid),
-        ("cnttexpid", PgType::Numeric, num(1)),
-        ("cnttsocemi", PgType::Numeric, num(1)),
-        ("cnttestado", PgType::Bpchar, text(estado)),
-        ("cnttfecalta", PgType::Timestamp, ts("2019-03-01 09:30:00")),
-        ("cnttfecbaja", PgType::Timestamp, Value::Null),
-        ("cnttmotbaja", PgType::Numeric, Value::Null),
-        ("cnttcategtarif", PgType::Varchar, text("DOM")),
-        ("cntttarid", PgType::Numeric, num(1)),
-        ("cnttformapago", PgType::Bpchar, text("D")),
-        ("cnttbanco", PgType::Varchar, text("BANORTE")),
-        ("cnttclabe", PgType::Varchar, text("072680004567890123")),
-        ("cnttsnfactelec", PgType::Bpchar, text("S")),
-        ("cnttsntarsocial", PgType::Bpchar, text("N")),
-        ("cnttdirenvio", PgType::Numeric, Value::Null),
-        ("cnttcanalpref", PgType::Varchar, text("WHATSAPP")),
-        ("cnttcnttant", PgType::Numeric, Value::Null),
-        ("cnttobserv", PgType::Varchar, Value::Null),
-        ("cntthstusu", PgType::Varchar, text("MIGRA")),
-        ("cntthsthora", PgType::Timestamp, ts("2024-02-01 08:00:00")),
-    ])
+    row(
+        "cf_quere_pro.contrato",
+        1,
+        &[
+            ("cnttnum", PgType::Numeric, num(num_)),
+            ("cnttprsid", PgType::Numeric, prsid),
+            ("cnttptosid", PgType::Numeric, ptosid),
+            ("cnttexpid", PgType::Numeric, num(1)),
+            ("cnttsocemi", PgType::Numeric, num(1)),
+            ("cnttestado", PgType::Bpchar, text(estado)),
+            ("cnttfecalta", PgType::Timestamp, ts("2019-03-01 09:30:00")),
+            ("cnttfecbaja", PgType::Timestamp, Value::Null),
+            ("cnttmotbaja", PgType::Numeric, Value::Null),
+            ("cnttcategtarif", PgType::Varchar, text("DOM")),
+            ("cntttarid", PgType::Numeric, num(1)),
+            ("cnttformapago", PgType::Bpchar, text("D")),
+            ("cnttbanco", PgType::Varchar, text("BANORTE")),
+            ("cnttclabe", PgType::Varchar, text("072680004567890123")),
+            ("cnttsnfactelec", PgType::Bpchar, text("S")),
+            ("cnttsntarsocial", PgType::Bpchar, text("N")),
+            ("cnttdirenvio", PgType::Numeric, Value::Null),
+            ("cnttcanalpref", PgType::Varchar, text("WHATSAPP")),
+            ("cnttcnttant", PgType::Numeric, Value::Null),
+            ("cnttobserv", PgType::Varchar, Value::Null),
+            ("cntthstusu", PgType::Varchar, text("MIGRA")),
+            ("cntthsthora", PgType::Timestamp, ts("2024-02-01 08:00:00")),
+        ],
+    )
 }
 
 /// Columns of a legacy table, read from the `sql/legacy/*.sql` DDL of the repository.
 pub fn legacy_columns(table: &str) -> Vec<(String, PgType)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/legacy");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     let needle = format!("CREATE TABLE cf_quere_pro.{table} ");
     let needle2 = format!("CREATE TABLE cf_quere_pro.{table}(");
     for f in files {
         let sql = std::fs::read_to_string(&f).unwrap();
-        let Some(start) = sql.find(&needle).or_else(|| sql.find(&needle2)) else { continue };
+        let Some(start) = sql.find(&needle).or_else(|| sql.find(&needle2)) else {
+            continue;
+        };
         let body = &sql[start..];
         let open = body.find('(').unwrap();
         let end = body.find("CONSTRAINT").unwrap();
@@ -174,9 +194,15 @@ pub fn legacy_columns(table: &str) -> Vec<(String, PgType)> {
 }
 
 fn push_col(def: &str, out: &mut Vec<(String, PgType)>) {
-    let def: String = def.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join(" ");
+    let def: String = def
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut parts = def.split_whitespace();
-    let (Some(name), Some(ty)) = (parts.next(), parts.next()) else { return };
+    let (Some(name), Some(ty)) = (parts.next(), parts.next()) else {
+        return;
+    };
     let ty = ty.to_ascii_uppercase();
     let pg = if ty.starts_with("NUMERIC") {
         PgType::Numeric
@@ -203,18 +229,30 @@ fn push_col(def: &str, out: &mut Vec<(String, PgType)>) {
 pub fn legacy_row(table: &str, keys: &[&str], given: &[(&str, Value)]) -> Row {
     let cols = legacy_columns(table);
     for (g, _) in given {
-        assert!(cols.iter().any(|(c, _)| c == g), "{table} has no column {g}");
+        assert!(
+            cols.iter().any(|(c, _)| c == g),
+            "{table} has no column {g}"
+        );
     }
     let schema = Arc::new(RowSchema {
         table: TableName::new("cf_quere_pro", table),
         columns: cols
             .iter()
-            .map(|(n, t)| ColumnDef { name: n.clone(), pg_type: *t, key: keys.contains(&n.as_str()) })
+            .map(|(n, t)| ColumnDef {
+                name: n.clone(),
+                pg_type: *t,
+                key: keys.contains(&n.as_str()),
+            })
             .collect(),
     });
     let values = cols
         .iter()
-        .map(|(n, _)| given.iter().find(|(g, _)| g == n).map_or(Value::Null, |(_, v)| v.clone()))
+        .map(|(n, _)| {
+            given
+                .iter()
+                .find(|(g, _)| g == n)
+                .map_or(Value::Null, |(_, v)| v.clone())
+        })
         .collect();
     Row::new(schema, values)
 }
