@@ -16,7 +16,12 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    pub(crate) fn new(id: &str, description: &str, passed: bool, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        id: &str,
+        description: &str,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> Self {
         CheckResult {
             id: id.to_string(),
             description: description.to_string(),

@@ -28,7 +28,12 @@ pub struct Blocked {
 impl Blocked {
     /// A blocked step with a primary message.
     pub fn new(step: &str, primary: impl Into<String>) -> Blocked {
-        Blocked { step: step.to_string(), primary: primary.into(), detail: None, hint: None }
+        Blocked {
+            step: step.to_string(),
+            primary: primary.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// Adds the evidence.
@@ -178,7 +183,11 @@ impl CleanupError {
 
     /// An invalid request.
     pub fn invalid(primary: impl Into<String>) -> CleanupError {
-        CleanupError::Invalid { primary: primary.into(), detail: None, hint: None }
+        CleanupError::Invalid {
+            primary: primary.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// The SQLSTATE of a database error, if any.

@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls};
 
 pub use check::{CheckResult, all_passed};
-pub use config::{CleanupConfig, ConstraintKind, ConstraintSpec, FinalConfig, HistoryConfig, LookupConfig};
+pub use config::{
+    CleanupConfig, ConstraintKind, ConstraintSpec, FinalConfig, HistoryConfig, LookupConfig,
+};
 pub use error::{Blocked, CleanupError, Result};
 pub use job::lock::LOCK_KEY;
 pub use job::state::StepRecord;
@@ -70,7 +72,9 @@ pub struct Cleanup {
 
 impl std::fmt::Debug for Cleanup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cleanup").field("schema", &self.config.schema).finish()
+        f.debug_struct("Cleanup")
+            .field("schema", &self.config.schema)
+            .finish()
     }
 }
 
@@ -78,15 +82,27 @@ impl Cleanup {
     /// Connects (libpq key/value or URL connection string) with `application_name`
     /// `supra-sync cleanup`.
     pub async fn connect(conn_str: &str, config: CleanupConfig) -> Result<Cleanup> {
-        let mut pg = tokio_postgres::Config::from_str(conn_str).map_err(CleanupError::db("parse the connection string"))?;
+        let mut pg = tokio_postgres::Config::from_str(conn_str)
+            .map_err(CleanupError::db("parse the connection string"))?;
         pg.application_name("supra-sync cleanup");
-        let (client, connection) = pg.connect(NoTls).await.map_err(CleanupError::db("connect to the legacy database"))?;
+        // Nothing this session does may wait on a lock forever: statements outside the
+        // retried transactions (counts, catalog reads) fail after lock_timeout too, and the
+        // step runner retries them.
+        pg.options(format!("-c lock_timeout={}", config.lock_timeout_ms));
+        let (client, connection) = pg
+            .connect(NoTls)
+            .await
+            .map_err(CleanupError::db("connect to the legacy database"))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("cleanup connection ended: {e}");
             }
         });
-        Ok(Cleanup { client, conn_str: conn_str.to_string(), config })
+        Ok(Cleanup {
+            client,
+            conn_str: conn_str.to_string(),
+            config,
+        })
     }
 
     /// The configuration.
@@ -95,7 +111,9 @@ impl Cleanup {
     }
 
     fn dump_target(&self) -> Option<&str> {
-        self.config.measure_schema_dump.then_some(self.conn_str.as_str())
+        self.config
+            .measure_schema_dump
+            .then_some(self.conn_str.as_str())
     }
 
     /// Read-only summary of the schema by cleanup category (seed 000 P1-S1-01, live).
@@ -117,7 +135,11 @@ impl Cleanup {
     /// [`CleanupError::Incomplete`] when some steps stopped (the others ran), with a
     /// transient error when it must stop at once (run it again to resume), and with
     /// [`CleanupError::ConcurrentRun`] when another run holds the lock.
-    pub async fn apply(&self, phase: Phase, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<ApplyReport> {
+    pub async fn apply(
+        &self,
+        phase: Phase,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<ApplyReport> {
         let lock = RunLock::acquire(&self.client).await?;
         let started = Instant::now();
         let outcome = async {
@@ -133,7 +155,10 @@ impl Cleanup {
             let label = match &r {
                 Ok(()) => "complete".to_string(),
                 Err(CleanupError::Incomplete { .. }) => "incomplete".to_string(),
-                Err(e) => format!("failed: {}", e.to_string().lines().next().unwrap_or_default()),
+                Err(e) => format!(
+                    "failed: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
             };
             let _ = state::run_finished(&self.client, run, &label).await;
             r
@@ -142,7 +167,11 @@ impl Cleanup {
         let released = lock.release().await;
         outcome?;
         released?;
-        Ok(ApplyReport { phase, duration: started.elapsed(), steps: state::load_all(&self.client, Some(phase)).await? })
+        Ok(ApplyReport {
+            phase,
+            duration: started.elapsed(),
+            steps: state::load_all(&self.client, Some(phase)).await?,
+        })
     }
 
     /// The phase's acceptance checks, pass/fail each. Read-only.
@@ -156,7 +185,11 @@ impl Cleanup {
 
     /// Reverts what `apply` recorded for a phase, newest first, then forgets the phase's
     /// step state so it can be applied again.
-    pub async fn rollback(&self, phase: Phase, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<RollbackReport> {
+    pub async fn rollback(
+        &self,
+        phase: Phase,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<RollbackReport> {
         let lock = RunLock::acquire(&self.client).await?;
         let started = Instant::now();
         let outcome = async {
@@ -168,14 +201,27 @@ impl Cleanup {
                 Phase::Two => phase2::rollback(&ctx).await,
                 Phase::Final => final_::rollback(&ctx).await,
             };
-            let _ = state::run_finished(&self.client, run, if r.is_ok() { "rolled back" } else { "rollback failed" }).await;
+            let _ = state::run_finished(
+                &self.client,
+                run,
+                if r.is_ok() {
+                    "rolled back"
+                } else {
+                    "rollback failed"
+                },
+            )
+            .await;
             r
         }
         .await;
         let released = lock.release().await;
         let detail = outcome?;
         released?;
-        Ok(RollbackReport { phase, duration: started.elapsed(), detail })
+        Ok(RollbackReport {
+            phase,
+            duration: started.elapsed(),
+            detail,
+        })
     }
 
     /// Every step's state, and who holds the run lock.
@@ -201,11 +247,18 @@ impl Cleanup {
             Some(a) => serde_json::from_value(a).unwrap_or_default(),
             None => metrics::capture(&self.client, &self.config.schema, None).await?,
         };
-        Ok(Some(MetricsComparison { before: serde_json::from_value(before).unwrap_or_default(), after }))
+        Ok(Some(MetricsComparison {
+            before: serde_json::from_value(before).unwrap_or_default(),
+            after,
+        }))
     }
 
     /// Runs [`Cleanup::monitor`] every `every` until `stop` resolves (for `supra-sync run`).
-    pub async fn monitor_every<F: std::future::Future<Output = ()>>(&self, every: Duration, stop: F) -> Result<()> {
+    pub async fn monitor_every<F: std::future::Future<Output = ()>>(
+        &self,
+        every: Duration,
+        stop: F,
+    ) -> Result<()> {
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(every);
         loop {

@@ -40,12 +40,19 @@ pub struct CatalogMetrics {
 impl CatalogMetrics {
     /// Bytes of the four catalogs together.
     pub fn catalog_bytes(&self) -> i64 {
-        self.pg_class_bytes + self.pg_attribute_bytes + self.pg_statistic_bytes + self.pg_depend_bytes
+        self.pg_class_bytes
+            + self.pg_attribute_bytes
+            + self.pg_statistic_bytes
+            + self.pg_depend_bytes
     }
 }
 
 /// Measures now. `dump_target` is a libpq connection string for timing `pg_dump`.
-pub(crate) async fn capture(client: &Client, schema: &str, dump_target: Option<&str>) -> Result<CatalogMetrics> {
+pub(crate) async fn capture(
+    client: &Client,
+    schema: &str,
+    dump_target: Option<&str>,
+) -> Result<CatalogMetrics> {
     let r = client
         .query_one(
             "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = $1),
@@ -79,7 +86,11 @@ pub(crate) async fn capture(client: &Client, schema: &str, dump_target: Option<&
 
 fn pg_dump_binary() -> PathBuf {
     let debian = PathBuf::from("/usr/lib/postgresql/15/bin/pg_dump");
-    if debian.exists() { debian } else { PathBuf::from("pg_dump") }
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from("pg_dump")
+    }
 }
 
 async fn time_schema_dump(conn: &str, schema: &str) -> Option<u64> {
@@ -114,12 +125,24 @@ fn mib(b: i64) -> String {
 impl fmt::Display for MetricsComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (b, a) = (&self.before, &self.after);
-        writeln!(f, "{:<24} {:>14} {:>14} {:>10}", "metric", "before", "after", "change")?;
+        writeln!(
+            f,
+            "{:<24} {:>14} {:>14} {:>10}",
+            "metric", "before", "after", "change"
+        )?;
         let rows: [(&str, i64, i64); 5] = [
             ("tables in schema", b.tables_in_schema, a.tables_in_schema),
             ("pg_class rows", b.pg_class_rows, a.pg_class_rows),
-            ("pg_attribute rows", b.pg_attribute_rows, a.pg_attribute_rows),
-            ("pg_statistic rows", b.pg_statistic_rows, a.pg_statistic_rows),
+            (
+                "pg_attribute rows",
+                b.pg_attribute_rows,
+                a.pg_attribute_rows,
+            ),
+            (
+                "pg_statistic rows",
+                b.pg_statistic_rows,
+                a.pg_statistic_rows,
+            ),
             ("pg_depend rows", b.pg_depend_rows, a.pg_depend_rows),
         ];
         for (name, x, y) in rows {
@@ -127,8 +150,16 @@ impl fmt::Display for MetricsComparison {
         }
         let sizes: [(&str, i64, i64); 5] = [
             ("pg_class size", b.pg_class_bytes, a.pg_class_bytes),
-            ("pg_attribute size", b.pg_attribute_bytes, a.pg_attribute_bytes),
-            ("pg_statistic size", b.pg_statistic_bytes, a.pg_statistic_bytes),
+            (
+                "pg_attribute size",
+                b.pg_attribute_bytes,
+                a.pg_attribute_bytes,
+            ),
+            (
+                "pg_statistic size",
+                b.pg_statistic_bytes,
+                a.pg_statistic_bytes,
+            ),
             ("pg_depend size", b.pg_depend_bytes, a.pg_depend_bytes),
             ("database size", b.database_bytes, a.database_bytes),
         ];
@@ -136,6 +167,12 @@ impl fmt::Display for MetricsComparison {
             writeln!(f, "{name:<24} {:>14} {:>14}", mib(x), mib(y))?;
         }
         let ms = |v: Option<u64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into());
-        writeln!(f, "{:<24} {:>14} {:>14}", "pg_dump --schema-only", ms(b.schema_dump_ms), ms(a.schema_dump_ms))
+        writeln!(
+            f,
+            "{:<24} {:>14} {:>14}",
+            "pg_dump --schema-only",
+            ms(b.schema_dump_ms),
+            ms(a.schema_dump_ms)
+        )
     }
 }

@@ -29,7 +29,10 @@ impl fmt::Display for MonitorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let total: i64 = self.transient_tables.iter().map(|t| t.1).sum();
         if self.alert {
-            writeln!(f, "WARNING: ALERT: {total} table-per-process tables detected. Application patch may be incomplete.")?;
+            writeln!(
+                f,
+                "WARNING: ALERT: {total} table-per-process tables detected. Application patch may be incomplete."
+            )?;
         } else {
             writeln!(f, "re-accumulation check: no table-per-process tables")?;
         }
@@ -78,8 +81,18 @@ pub(crate) async fn run(client: &Client, config: &CleanupConfig) -> Result<Monit
         .collect();
     let alert = transient_tables.iter().any(|t| t.1 > 0);
     if alert {
-        tracing::warn!(?transient_tables, "table-per-process tables detected: application patch may be incomplete");
+        tracing::warn!(
+            ?transient_tables,
+            "table-per-process tables detected: application patch may be incomplete"
+        );
     }
-    let (audit_partitions_ahead, partitions_created) = crate::phase2::audit::maintain_partitions(client, config).await?;
-    Ok(MonitorReport { transient_tables, examples, alert, audit_partitions_ahead, partitions_created })
+    let (audit_partitions_ahead, partitions_created) =
+        crate::phase2::audit::maintain_partitions(client, config).await?;
+    Ok(MonitorReport {
+        transient_tables,
+        examples,
+        alert,
+        audit_partitions_ahead,
+        partitions_created,
+    })
 }

@@ -39,7 +39,12 @@ impl fmt::Display for Footprint {
         write!(
             f,
             "{} tables; catalog rows freed ≈ pg_class {}, pg_attribute {}, pg_depend {}, pg_type {}, pg_constraint {}",
-            self.tables, self.pg_class, self.pg_attribute, self.pg_depend, self.pg_type, self.pg_constraint
+            self.tables,
+            self.pg_class,
+            self.pg_attribute,
+            self.pg_depend,
+            self.pg_type,
+            self.pg_constraint
         )
     }
 }
@@ -115,12 +120,25 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "-- cleanup plan for phase {} (dry run: nothing was changed)", self.phase)?;
-        writeln!(f, "-- {} steps, {} statements", self.steps.len(), self.statement_count())?;
+        writeln!(
+            f,
+            "-- cleanup plan for phase {} (dry run: nothing was changed)",
+            self.phase
+        )?;
+        writeln!(
+            f,
+            "-- {} steps, {} statements",
+            self.steps.len(),
+            self.statement_count()
+        )?;
         writeln!(f, "-- total: {}", self.freed())?;
         let blockers = self.blockers();
         if !blockers.is_empty() {
-            writeln!(f, "-- {} blocker(s): those steps will stop before any drop", blockers.len())?;
+            writeln!(
+                f,
+                "-- {} blocker(s): those steps will stop before any drop",
+                blockers.len()
+            )?;
         }
         for step in &self.steps {
             writeln!(f)?;
@@ -136,9 +154,18 @@ impl fmt::Display for Plan {
             }
             if !step.affected.is_empty() {
                 let rows: i64 = step.affected.iter().map(|a| a.rows).sum();
-                writeln!(f, "--   affects {} table(s), {} row(s):", step.affected.len(), rows)?;
+                writeln!(
+                    f,
+                    "--   affects {} table(s), {} row(s):",
+                    step.affected.len(),
+                    rows
+                )?;
                 for a in &step.affected {
-                    writeln!(f, "--     {:<40} {:>10} rows  {}", a.table, a.rows, a.action)?;
+                    writeln!(
+                        f,
+                        "--     {:<40} {:>10} rows  {}",
+                        a.table, a.rows, a.action
+                    )?;
                 }
             }
             for d in &step.dependents {
@@ -154,7 +181,11 @@ impl fmt::Display for Plan {
             }
             for s in &step.statements {
                 let s = s.trim_end();
-                if s.ends_with(';') { writeln!(f, "{s}")? } else { writeln!(f, "{s};")? }
+                if s.ends_with(';') {
+                    writeln!(f, "{s}")?
+                } else {
+                    writeln!(f, "{s};")?
+                }
             }
         }
         Ok(())

@@ -32,7 +32,10 @@ impl TerminalProgress {
     /// Shows one report.
     pub fn update(&self, p: &Progress) {
         let mut current = self.current.lock().expect("progress lock");
-        let fresh = current.as_ref().map(|(step, _)| step != &p.step).unwrap_or(true);
+        let fresh = current
+            .as_ref()
+            .map(|(step, _)| step != &p.step)
+            .unwrap_or(true);
         if fresh {
             if let Some((_, bar)) = current.take() {
                 bar.finish();

@@ -45,8 +45,16 @@ pub struct RollbackReport {
 
 impl fmt::Display for RollbackReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "phase {} rolled back in {:.1?}", self.phase, self.duration)?;
-        writeln!(f, "{}", serde_json::to_string_pretty(&self.detail).unwrap_or_default())
+        writeln!(
+            f,
+            "phase {} rolled back in {:.1?}",
+            self.phase, self.duration
+        )?;
+        writeln!(
+            f,
+            "{}",
+            serde_json::to_string_pretty(&self.detail).unwrap_or_default()
+        )
     }
 }
 
@@ -69,7 +77,11 @@ impl fmt::Display for StatusReport {
             return writeln!(f, "no phase applied yet");
         }
         for s in &self.steps {
-            write!(f, "  phase {:<5} {:<10} {:<36} attempts {}", s.phase, s.status, s.step, s.attempts)?;
+            write!(
+                f,
+                "  phase {:<5} {:<10} {:<36} attempts {}",
+                s.phase, s.status, s.step, s.attempts
+            )?;
             if let Some(e) = &s.error {
                 write!(f, "  {}", e)?;
             }
@@ -112,14 +124,28 @@ impl fmt::Display for Inventory {
         for c in &self.categories {
             writeln!(f, "{:<32} {:>8} {:>14}", c.category, c.tables, c.est_rows)?;
         }
-        writeln!(f, "{:<32} {:>8}", format!("total ({})", self.schema), self.total_tables())
+        writeln!(
+            f,
+            "{:<32} {:>8}",
+            format!("total ({})", self.schema),
+            self.total_tables()
+        )
     }
 }
 
 pub(crate) async fn inventory(client: &Client, config: &CleanupConfig) -> Result<Inventory> {
-    let spain: Vec<String> = crate::phase1::spain::SPAIN_TABLES.iter().map(|s| s.to_string()).collect();
-    let staging: Vec<String> = crate::phase1::staging::STAGING.iter().map(|s| s.to_string()).collect();
-    let artifacts: Vec<String> = crate::phase1::staging::ARTIFACTS.iter().map(|s| s.to_string()).collect();
+    let spain: Vec<String> = crate::phase1::spain::SPAIN_TABLES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let staging: Vec<String> = crate::phase1::staging::STAGING
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let artifacts: Vec<String> = crate::phase1::staging::ARTIFACTS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let sql = format!(
         "SELECT {} AS category, count(*), coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -133,6 +159,13 @@ pub(crate) async fn inventory(client: &Client, config: &CleanupConfig) -> Result
         .map_err(CleanupError::db("take the inventory"))?;
     Ok(Inventory {
         schema: config.schema.clone(),
-        categories: rows.iter().map(|r| CategoryCount { category: r.get(0), tables: r.get(1), est_rows: r.get(2) }).collect(),
+        categories: rows
+            .iter()
+            .map(|r| CategoryCount {
+                category: r.get(0),
+                tables: r.get(1),
+                est_rows: r.get(2),
+            })
+            .collect(),
     })
 }

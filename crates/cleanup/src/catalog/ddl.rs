@@ -19,6 +19,9 @@ pub(crate) struct TableDdl {
     pub columns: Vec<String>,
 }
 
+/// Column/constraint lines, insertable columns, statements after and before the table.
+type Parts = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
 /// Generates the DDL of `tables` (of `schema`) recreated in `target_schema`. With
 /// `portable`, foreign keys, indexes and owned sequences are left out (restore tests into a
 /// scratch schema need only the shape and the checks).
@@ -29,8 +32,7 @@ pub(crate) async fn table_ddl_many(
     target_schema: &str,
     portable: bool,
 ) -> Result<BTreeMap<String, TableDdl>> {
-    let mut out: BTreeMap<String, (Vec<String>, Vec<String>, Vec<String>, Vec<String>)> =
-        BTreeMap::new();
+    let mut out: BTreeMap<String, Parts> = BTreeMap::new();
     let cols = client
         .query(
             "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -98,7 +100,9 @@ pub(crate) async fn table_ddl_many(
         let name: String = r.get(1);
         let def: String = r.get(2);
         if let Some(entry) = out.get_mut(&r.get::<_, String>(0)) {
-            entry.0.push(format!("    CONSTRAINT {} {def}", quote_ident(&name)));
+            entry
+                .0
+                .push(format!("    CONSTRAINT {} {def}", quote_ident(&name)));
         }
     }
     if !portable {
@@ -150,7 +154,9 @@ pub(crate) async fn table_ddl_many(
                     quote_ident(&col)
                 ));
                 if let Some(v) = last {
-                    entry.2.push(format!("SELECT setval({}, {v}, true);", quote_literal(&q)));
+                    entry
+                        .2
+                        .push(format!("SELECT setval({}, {v}, true);", quote_literal(&q)));
                 }
             }
         }
@@ -182,8 +188,14 @@ pub(crate) async fn table_ddl_many(
             ));
             for a in &after {
                 let a = if schema != target_schema {
-                    a.replace(&format!("{}.", quote_ident(schema)), &format!("{}.", quote_ident(target_schema)))
-                        .replace(&format!("ON {schema}."), &format!("ON {}.", quote_ident(target_schema)))
+                    a.replace(
+                        &format!("{}.", quote_ident(schema)),
+                        &format!("{}.", quote_ident(target_schema)),
+                    )
+                    .replace(
+                        &format!("ON {schema}."),
+                        &format!("ON {}.", quote_ident(target_schema)),
+                    )
                 } else {
                     a.clone()
                 };
@@ -210,11 +222,23 @@ pub(crate) async fn table_ddl(
     target_schema: &str,
     portable: bool,
 ) -> Result<TableDdl> {
-    let mut all = table_ddl_many(client, schema, &[table.to_string()], target_schema, portable).await?;
-    all.remove(table).ok_or_else(|| CleanupError::invalid(format!("table {schema}.{table} does not exist")))
+    let mut all = table_ddl_many(
+        client,
+        schema,
+        &[table.to_string()],
+        target_schema,
+        portable,
+    )
+    .await?;
+    all.remove(table)
+        .ok_or_else(|| CleanupError::invalid(format!("table {schema}.{table} does not exist")))
 }
 
 /// A column list, quoted and comma-separated.
 pub(crate) fn column_list(columns: &[String]) -> String {
-    columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

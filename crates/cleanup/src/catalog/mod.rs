@@ -17,7 +17,11 @@ pub(crate) fn qualified(schema: &str, table: &str) -> String {
 }
 
 /// Ordinary and partitioned tables of `schema` whose name matches `regex`, by name.
-pub(crate) async fn tables_matching(client: &Client, schema: &str, regex: &str) -> Result<Vec<String>> {
+pub(crate) async fn tables_matching(
+    client: &Client,
+    schema: &str,
+    regex: &str,
+) -> Result<Vec<String>> {
     let rows = client
         .query(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -27,12 +31,18 @@ pub(crate) async fn tables_matching(client: &Client, schema: &str, regex: &str) 
             &[&schema, &regex],
         )
         .await
-        .map_err(CleanupError::db(format!("list tables of {schema} matching {regex}")))?;
+        .map_err(CleanupError::db(format!(
+            "list tables of {schema} matching {regex}"
+        )))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// The subset of `names` that exists as tables in `schema`, in the order given.
-pub(crate) async fn existing(client: &Client, schema: &str, names: &[String]) -> Result<Vec<String>> {
+pub(crate) async fn existing(
+    client: &Client,
+    schema: &str,
+    names: &[String],
+) -> Result<Vec<String>> {
     let rows = client
         .query(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -42,11 +52,19 @@ pub(crate) async fn existing(client: &Client, schema: &str, names: &[String]) ->
         .await
         .map_err(CleanupError::db(format!("look up tables in {schema}")))?;
     let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-    Ok(names.iter().filter(|n| found.contains(n)).cloned().collect())
+    Ok(names
+        .iter()
+        .filter(|n| found.contains(n))
+        .cloned()
+        .collect())
 }
 
 /// Whether one relation (table or view) exists.
-pub(crate) async fn relation_kind(client: &Client, schema: &str, name: &str) -> Result<Option<String>> {
+pub(crate) async fn relation_kind(
+    client: &Client,
+    schema: &str,
+    name: &str,
+) -> Result<Option<String>> {
     let row = client
         .query_opt(
             "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -69,7 +87,11 @@ pub(crate) async fn count_rows(client: &Client, schema: &str, table: &str) -> Re
 }
 
 /// Exact row counts of many tables in one round trip (`query_to_xml` runs each count).
-pub(crate) async fn count_many(client: &Client, schema: &str, tables: &[String]) -> Result<BTreeMap<String, i64>> {
+pub(crate) async fn count_many(
+    client: &Client,
+    schema: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, i64>> {
     if tables.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -82,12 +104,19 @@ pub(crate) async fn count_many(client: &Client, schema: &str, tables: &[String])
             &[&schema, &tables],
         )
         .await
-        .map_err(CleanupError::db(format!("count rows of {} tables", tables.len())))?;
+        .map_err(CleanupError::db(format!(
+            "count rows of {} tables",
+            tables.len()
+        )))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Column names and formatted types of a table, in order.
-pub(crate) async fn columns(client: &Client, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
+pub(crate) async fn columns(
+    client: &Client,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
@@ -98,7 +127,9 @@ pub(crate) async fn columns(client: &Client, schema: &str, table: &str) -> Resul
             &[&schema, &table],
         )
         .await
-        .map_err(CleanupError::db(format!("read columns of {schema}.{table}")))?;
+        .map_err(CleanupError::db(format!(
+            "read columns of {schema}.{table}"
+        )))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -118,7 +149,10 @@ pub(crate) async fn columns_many(
             &[&schema, &tables],
         )
         .await
-        .map_err(CleanupError::db(format!("read columns of {} tables", tables.len())))?;
+        .map_err(CleanupError::db(format!(
+            "read columns of {} tables",
+            tables.len()
+        )))?;
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for r in &rows {
         out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
@@ -140,7 +174,9 @@ pub(crate) async fn primary_key(client: &Client, schema: &str, table: &str) -> R
             &[&schema, &table],
         )
         .await
-        .map_err(CleanupError::db(format!("read the primary key of {schema}.{table}")))?;
+        .map_err(CleanupError::db(format!(
+            "read the primary key of {schema}.{table}"
+        )))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
@@ -195,7 +231,11 @@ pub(crate) async fn dependents(
 }
 
 /// Catalog rows that belong to `tables` (and their indexes and TOAST relations).
-pub(crate) async fn footprint(client: &Client, schema: &str, tables: &[String]) -> Result<Footprint> {
+pub(crate) async fn footprint(
+    client: &Client,
+    schema: &str,
+    tables: &[String],
+) -> Result<Footprint> {
     if tables.is_empty() {
         return Ok(Footprint::default());
     }
@@ -250,6 +290,8 @@ pub(crate) async fn sample_rows(
     let rows = client
         .query(&sql, &[&limit])
         .await
-        .map_err(CleanupError::db(format!("read sample rows of {schema}.{table}")))?;
+        .map_err(CleanupError::db(format!(
+            "read sample rows of {schema}.{table}"
+        )))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }

@@ -53,22 +53,36 @@ async fn fingerprint(client: &Client, table_sql: &str, cols: &str) -> Result<(i6
         "SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), ''))
            FROM (SELECT {cols} FROM {table_sql}) AS x"
     );
-    let row = client.query_one(&sql, &[]).await.map_err(CleanupError::db(format!("fingerprint {table_sql}")))?;
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(CleanupError::db(format!("fingerprint {table_sql}")))?;
     Ok((row.get(0), row.get(1)))
 }
 
 /// Archives `schema.table` into `dir` and proves the archive restores. Run it inside the
 /// transaction that holds the table's lock and will drop it.
-pub(crate) async fn archive_table(client: &Client, schema: &str, table: &str, dir: &Path, step: &str) -> Result<ArchiveManifest> {
+pub(crate) async fn archive_table(
+    client: &Client,
+    schema: &str,
+    table: &str,
+    dir: &Path,
+    step: &str,
+) -> Result<ArchiveManifest> {
     let ddl = catalog::ddl::table_ddl(client, schema, table, schema, false).await?;
     let cols = column_list(&ddl.columns);
     let src = qualified(schema, table);
     let (rows, fp) = fingerprint(client, &src, &cols).await?;
     let stream = client
-        .copy_out(&format!("COPY {src} ({cols}) TO STDOUT (FORMAT csv, HEADER true)"))
+        .copy_out(&format!(
+            "COPY {src} ({cols}) TO STDOUT (FORMAT csv, HEADER true)"
+        ))
         .await
         .map_err(CleanupError::db(format!("export {schema}.{table}")))?;
-    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(CleanupError::db(format!("export {schema}.{table}")))?;
+    let chunks: Vec<Bytes> = stream
+        .try_collect()
+        .await
+        .map_err(CleanupError::db(format!("export {schema}.{table}")))?;
     let data: Vec<u8> = chunks.concat();
     let data_path = dir.join(format!("{table}.csv"));
     let ddl_path = dir.join(format!("{table}.sql"));
@@ -96,7 +110,8 @@ pub(crate) async fn archive_table(client: &Client, schema: &str, table: &str, di
 /// Reads the archive back, checks its checksum, loads it into the scratch schema and
 /// compares it with the original.
 async fn restore_test(client: &Client, m: &ArchiveManifest, step: &str) -> Result<()> {
-    let portable = catalog::ddl::table_ddl(client, &m.schema, &m.table, SCRATCH_SCHEMA, true).await?;
+    let portable =
+        catalog::ddl::table_ddl(client, &m.schema, &m.table, SCRATCH_SCHEMA, true).await?;
     let scratch = qualified(SCRATCH_SCHEMA, &m.table);
     client
         .batch_execute(&format!(
@@ -105,8 +120,19 @@ async fn restore_test(client: &Client, m: &ArchiveManifest, step: &str) -> Resul
             portable.sql
         ))
         .await
-        .map_err(CleanupError::db(format!("create the restore-test copy of {}", m.table)))?;
-    load_csv(client, &scratch, &m.columns, Path::new(&m.data_file), &m.data_sha256, step).await?;
+        .map_err(CleanupError::db(format!(
+            "create the restore-test copy of {}",
+            m.table
+        )))?;
+    load_csv(
+        client,
+        &scratch,
+        &m.columns,
+        Path::new(&m.data_file),
+        &m.data_sha256,
+        step,
+    )
+    .await?;
     let cols = column_list(&m.columns);
     let (rows, fp) = fingerprint(client, &scratch, &cols).await?;
     client
@@ -114,30 +140,56 @@ async fn restore_test(client: &Client, m: &ArchiveManifest, step: &str) -> Resul
         .await
         .map_err(CleanupError::db("drop the restore-test copy"))?;
     if rows != m.rows || fp != m.fingerprint {
-        return Err(Blocked::new(step, format!("restore test of the archive of {}.{} failed", m.schema, m.table))
-            .detail(format!("original: {} rows, fingerprint {}; restored: {rows} rows, fingerprint {fp}", m.rows, m.fingerprint))
-            .hint("nothing was dropped; check the archive directory and the table's column types")
-            .into());
+        return Err(Blocked::new(
+            step,
+            format!(
+                "restore test of the archive of {}.{} failed",
+                m.schema, m.table
+            ),
+        )
+        .detail(format!(
+            "original: {} rows, fingerprint {}; restored: {rows} rows, fingerprint {fp}",
+            m.rows, m.fingerprint
+        ))
+        .hint("nothing was dropped; check the archive directory and the table's column types")
+        .into());
     }
     Ok(())
 }
 
 /// Loads a CSV archive into `target` after checking its SHA-256.
-pub(crate) async fn load_csv(client: &Client, target: &str, columns: &[String], file: &Path, sha256: &str, step: &str) -> Result<u64> {
+pub(crate) async fn load_csv(
+    client: &Client,
+    target: &str,
+    columns: &[String],
+    file: &Path,
+    sha256: &str,
+    step: &str,
+) -> Result<u64> {
     let data = files::read(file)?;
     let actual = files::sha256_hex(&data);
     if actual != sha256 {
-        return Err(Blocked::new(step, format!("archive {} does not match its checksum", file.display()))
-            .detail(format!("expected SHA-256 {sha256}, found {actual}"))
-            .into());
+        return Err(Blocked::new(
+            step,
+            format!("archive {} does not match its checksum", file.display()),
+        )
+        .detail(format!("expected SHA-256 {sha256}, found {actual}"))
+        .into());
     }
     let sink = client
-        .copy_in(&format!("COPY {target} ({}) FROM STDIN (FORMAT csv, HEADER true)", column_list(columns)))
+        .copy_in(&format!(
+            "COPY {target} ({}) FROM STDIN (FORMAT csv, HEADER true)",
+            column_list(columns)
+        ))
         .await
         .map_err(CleanupError::db(format!("load {}", file.display())))?;
     futures_util::pin_mut!(sink);
-    sink.send(Bytes::from(data)).await.map_err(CleanupError::db(format!("load {}", file.display())))?;
-    sink.finish().await.map_err(CleanupError::db(format!("load {}", file.display())))
+    sink.send(Bytes::from(data))
+        .await
+        .map_err(CleanupError::db(format!("load {}", file.display())))?;
+    sink.finish()
+        .await
+        .map_err(CleanupError::db(format!("load {}", file.display())))
 }
 
 /// The archive directory of a phase.

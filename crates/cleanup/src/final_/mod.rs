@@ -12,7 +12,10 @@ use crate::job::Ctx;
 use crate::plan::Plan;
 
 pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
-    Ok(Plan { phase: ctx.phase, steps: Vec::new() })
+    Ok(Plan {
+        phase: ctx.phase,
+        steps: Vec::new(),
+    })
 }
 pub(crate) async fn apply(_ctx: &Ctx<'_>) -> Result<()> {
     Err(CleanupError::invalid("final phase not implemented yet"))

@@ -68,8 +68,15 @@ pub(crate) async fn outside_tx(ctx: &Ctx<'_>, what: &str, sql: &str) -> Result<(
     loop {
         attempt += 1;
         let set = format!("SET lock_timeout = '{}ms'", ctx.config.lock_timeout_ms);
-        ctx.client.batch_execute(&set).await.map_err(CleanupError::db("set lock_timeout"))?;
-        let r = ctx.client.batch_execute(sql).await.map_err(CleanupError::db(what.to_string()));
+        ctx.client
+            .batch_execute(&set)
+            .await
+            .map_err(CleanupError::db("set lock_timeout"))?;
+        let r = ctx
+            .client
+            .batch_execute(sql)
+            .await
+            .map_err(CleanupError::db(what.to_string()));
         let _ = ctx.client.batch_execute("RESET lock_timeout").await;
         match r {
             Ok(()) => return Ok(()),

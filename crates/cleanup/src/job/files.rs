@@ -9,7 +9,10 @@ use sha2::{Digest, Sha256};
 use crate::error::{CleanupError, Result};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CleanupError + '_ {
-    move |source| CleanupError::Io { path: path.to_path_buf(), source }
+    move |source| CleanupError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes `bytes` to `path` durably; returns the SHA-256 (hex) of the content.
@@ -27,10 +30,8 @@ pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<String> {
         f.sync_all().map_err(io(&tmp))?;
     }
     std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Some(d) = path.parent().and_then(|dir| std::fs::File::open(dir).ok()) {
+        let _ = d.sync_all();
     }
     Ok(sha256_hex(bytes))
 }

@@ -24,7 +24,10 @@ impl<'a> RunLock<'a> {
         if got {
             return Ok(RunLock { client });
         }
-        Err(CleanupError::ConcurrentRun { key: LOCK_KEY, holder: holder(client).await })
+        Err(CleanupError::ConcurrentRun {
+            key: LOCK_KEY,
+            holder: holder(client).await,
+        })
     }
 
     /// Releases the lock.
@@ -46,6 +49,7 @@ pub(crate) async fn holder(client: &Client) -> Option<String> {
                            date_trunc('second', a.backend_start))
                FROM pg_locks l JOIN pg_stat_activity a USING (pid)
               WHERE l.locktype = 'advisory' AND l.granted
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
               LIMIT 1",
             &[&LOCK_KEY],

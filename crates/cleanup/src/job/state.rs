@@ -43,13 +43,18 @@ pub(crate) async fn ensure(client: &Client) -> Result<()> {
             super::lock::LOCK_KEY + 1
         ))
         .await
-        .map_err(CleanupError::db("create the state schema supra_sync_cleanup"))
+        .map_err(CleanupError::db(
+            "create the state schema supra_sync_cleanup",
+        ))
 }
 
 /// Whether the state schema exists (read-only commands never create it).
 pub(crate) async fn exists(client: &Client) -> Result<bool> {
     let row = client
-        .query_one("SELECT to_regclass('supra_sync_cleanup.step_state') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('supra_sync_cleanup.step_state') IS NOT NULL",
+            &[],
+        )
         .await
         .map_err(CleanupError::db("look for the state schema"))?;
     Ok(row.get(0))
@@ -100,7 +105,12 @@ pub(crate) async fn load_all(client: &Client, phase: Option<Phase>) -> Result<Ve
     Ok(rows.iter().map(record).collect())
 }
 
-pub(crate) async fn mark_running(client: &Client, phase: Phase, step: &str, group: &str) -> Result<()> {
+pub(crate) async fn mark_running(
+    client: &Client,
+    phase: Phase,
+    step: &str,
+    group: &str,
+) -> Result<()> {
     client
         .execute(
             "INSERT INTO supra_sync_cleanup.step_state (phase, step, grp, status, attempts)
@@ -139,7 +149,10 @@ pub(crate) async fn mark(
 /// Forgets the steps of a phase (after a rollback), keeping the run log.
 pub(crate) async fn forget_phase(client: &Client, phase: Phase) -> Result<()> {
     client
-        .execute("DELETE FROM supra_sync_cleanup.step_state WHERE phase = $1", &[&phase.as_str()])
+        .execute(
+            "DELETE FROM supra_sync_cleanup.step_state WHERE phase = $1",
+            &[&phase.as_str()],
+        )
         .await
         .map_err(CleanupError::db("reset the step state"))?;
     Ok(())
@@ -182,7 +195,11 @@ pub(crate) struct RollbackRecord {
 }
 
 /// Records rollback information (idempotent: a re-run overwrites an unapplied record).
-pub(crate) async fn record_rollback(client: &Client, phase: Phase, records: &[RollbackRecord]) -> Result<()> {
+pub(crate) async fn record_rollback(
+    client: &Client,
+    phase: Phase,
+    records: &[RollbackRecord],
+) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
@@ -203,7 +220,16 @@ pub(crate) async fn record_rollback(client: &Client, phase: Phase, records: &[Ro
                 SET step = excluded.step, kind = excluded.kind, ddl = excluded.ddl,
                     restore_sql = excluded.restore_sql, archive = excluded.archive,
                     file = excluded.file, recorded_at = now(), applied_at = NULL",
-            &[&phase.as_str(), &steps, &names, &kinds, &ddls, &restores, &archives, &files],
+            &[
+                &phase.as_str(),
+                &steps,
+                &names,
+                &kinds,
+                &ddls,
+                &restores,
+                &archives,
+                &files,
+            ],
         )
         .await
         .map_err(CleanupError::db("record rollback DDL"))?;
@@ -211,7 +237,10 @@ pub(crate) async fn record_rollback(client: &Client, phase: Phase, records: &[Ro
 }
 
 /// Rollback records of a phase not yet applied, newest first.
-pub(crate) async fn pending_rollbacks(client: &Client, phase: Phase) -> Result<Vec<RollbackRecord>> {
+pub(crate) async fn pending_rollbacks(
+    client: &Client,
+    phase: Phase,
+) -> Result<Vec<RollbackRecord>> {
     if !exists(client).await? {
         return Ok(Vec::new());
     }
@@ -240,7 +269,12 @@ pub(crate) async fn pending_rollbacks(client: &Client, phase: Phase) -> Result<V
 }
 
 /// Saves metrics under a label (`before`, `after`).
-pub(crate) async fn save_metrics(client: &Client, phase: Phase, label: &str, data: &Value) -> Result<()> {
+pub(crate) async fn save_metrics(
+    client: &Client,
+    phase: Phase,
+    label: &str,
+    data: &Value,
+) -> Result<()> {
     client
         .execute(
             "INSERT INTO supra_sync_cleanup.metrics (phase, label, data) VALUES ($1, $2, $3)
@@ -253,7 +287,11 @@ pub(crate) async fn save_metrics(client: &Client, phase: Phase, label: &str, dat
 }
 
 /// Loads metrics saved under a label.
-pub(crate) async fn load_metrics(client: &Client, phase: Phase, label: &str) -> Result<Option<Value>> {
+pub(crate) async fn load_metrics(
+    client: &Client,
+    phase: Phase,
+    label: &str,
+) -> Result<Option<Value>> {
     if !exists(client).await? {
         return Ok(None);
     }

@@ -89,7 +89,11 @@ impl Family {
     /// All columns of the consolidated table with their types, as `format_type` prints them.
     pub fn consolidated_columns(&self) -> Vec<(String, String)> {
         let mut cols = vec![("proceso_id".to_string(), "bigint".to_string())];
-        cols.extend(self.columns.iter().map(|(n, t)| (n.to_string(), t.to_string())));
+        cols.extend(
+            self.columns
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string())),
+        );
         cols.push(("created_at".into(), "timestamp with time zone".into()));
         cols
     }
@@ -101,7 +105,11 @@ impl Family {
 
     /// `proceso_id` from an instance name (`tmp_deuda_1779865` → 1779865).
     pub fn proceso_id(&self, table: &str) -> Option<i64> {
-        table.strip_prefix(self.name)?.strip_prefix('_')?.parse().ok()
+        table
+            .strip_prefix(self.name)?
+            .strip_prefix('_')?
+            .parse()
+            .ok()
     }
 
     /// The seed's DDL (P1-S2-01, P1-S3-01, P1-S3-04) for the consolidated table.
@@ -110,7 +118,11 @@ impl Family {
         let mut lines = vec!["    proceso_id    BIGINT       NOT NULL".to_string()];
         for (n, t) in self.columns {
             let not_null = if *n == self.key { " NOT NULL" } else { "" };
-            lines.push(format!("    {:<13} {}{not_null}", quote_ident(n), t.to_uppercase()));
+            lines.push(format!(
+                "    {:<13} {}{not_null}",
+                quote_ident(n),
+                t.to_uppercase()
+            ));
         }
         lines.push("    created_at    TIMESTAMPTZ  NOT NULL DEFAULT now()".into());
         lines.push(format!(
@@ -119,12 +131,18 @@ impl Family {
             quote_ident(self.key)
         ));
         vec![
-            format!("CREATE TABLE IF NOT EXISTS {table} (\n{}\n)", lines.join(",\n")),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {table} (\n{}\n)",
+                lines.join(",\n")
+            ),
             format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {table} (proceso_id)",
                 quote_ident(&format!("idx_{}_proceso", self.name))
             ),
-            format!("COMMENT ON TABLE {table} IS {}", supra_sync_core::quote_literal(self.comment)),
+            format!(
+                "COMMENT ON TABLE {table} IS {}",
+                supra_sync_core::quote_literal(self.comment)
+            ),
         ]
     }
 
@@ -137,7 +155,9 @@ impl Family {
             .map(|(n, t)| format!("{}::{t}", quote_ident(n)))
             .collect::<Vec<_>>()
             .join(", ");
-        let id = proceso.map(|p| p.to_string()).unwrap_or_else(|| "$1::bigint".into());
+        let id = proceso
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "$1::bigint".into());
         format!(
             "INSERT INTO {} (proceso_id, {cols}) SELECT {id}, {casts} FROM {}",
             qualified(schema, self.name),
@@ -166,19 +186,35 @@ pub(crate) async fn consolidated_state(
 ) -> Result<Result<bool, Blocked>> {
     let actual = catalog::columns(client, schema, family.name).await?;
     if actual.is_empty() {
-        return Ok(Ok(catalog::relation_kind(client, schema, family.name).await?.is_some()));
+        return Ok(Ok(catalog::relation_kind(client, schema, family.name)
+            .await?
+            .is_some()));
     }
     let expected = family.consolidated_columns();
     if actual == expected {
         return Ok(Ok(true));
     }
-    let show = |c: &[(String, String)]| c.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
-    let buggy = actual.iter().any(|(n, _)| BUGGY_TMPBB_COLUMNS.contains(&n.as_str()));
+    let show = |c: &[(String, String)]| {
+        c.iter()
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let buggy = actual
+        .iter()
+        .any(|(n, _)| BUGGY_TMPBB_COLUMNS.contains(&n.as_str()));
     let mut b = Blocked::new(
         step,
-        format!("consolidated table {schema}.{} exists with different columns", family.name),
+        format!(
+            "consolidated table {schema}.{} exists with different columns",
+            family.name
+        ),
     )
-    .detail(format!("found: {}\nexpected: {}", show(&actual), show(&expected)));
+    .detail(format!(
+        "found: {}\nexpected: {}",
+        show(&actual),
+        show(&expected)
+    ));
     b = if buggy {
         b.hint("this is the buggy tmpbb DDL of the original script (P1-S1-05); check it holds no rows, rename it out of the way, and run apply again")
     } else {
@@ -202,17 +238,36 @@ pub(crate) async fn check(
     let schema = config.schema.as_str();
     let mut blockers = Vec::new();
     if config.is_protected(family.name) {
-        blockers.push(Blocked::new(step, format!("consolidated table {} is published by the sync", family.name)));
+        blockers.push(Blocked::new(
+            step,
+            format!(
+                "consolidated table {} is published by the sync",
+                family.name
+            ),
+        ));
     }
-    let protected: Vec<&String> = instances.iter().filter(|t| config.is_protected(t)).collect();
+    let protected: Vec<&String> = instances
+        .iter()
+        .filter(|t| config.is_protected(t))
+        .collect();
     if !protected.is_empty() {
         blockers.push(
-            Blocked::new(step, format!("{} instance(s) of {} are published by the sync", protected.len(), family.name))
-                .detail(format!("{protected:?}"))
-                .hint("cleanup never touches a published table: remove it from the publication first"),
+            Blocked::new(
+                step,
+                format!(
+                    "{} instance(s) of {} are published by the sync",
+                    protected.len(),
+                    family.name
+                ),
+            )
+            .detail(format!("{protected:?}"))
+            .hint("cleanup never touches a published table: remove it from the publication first"),
         );
     }
-    let bad_ids: Vec<&String> = instances.iter().filter(|t| family.proceso_id(t).is_none()).collect();
+    let bad_ids: Vec<&String> = instances
+        .iter()
+        .filter(|t| family.proceso_id(t).is_none())
+        .collect();
     if !bad_ids.is_empty() {
         blockers.push(
             Blocked::new(step, "process id in the table name does not fit a bigint")
@@ -223,7 +278,10 @@ pub(crate) async fn check(
     let shapes = catalog::columns_many(client, schema, instances).await?;
     let mut odd = Vec::new();
     for t in instances {
-        let names: Vec<String> = shapes.get(t).map(|c| c.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+        let names: Vec<String> = shapes
+            .get(t)
+            .map(|c| c.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
         let mut sorted = names.clone();
         sorted.sort();
         let mut want = expected.clone();
@@ -231,7 +289,9 @@ pub(crate) async fn check(
         if sorted != want {
             let extra: Vec<&String> = names.iter().filter(|n| !expected.contains(n)).collect();
             let missing: Vec<&String> = expected.iter().filter(|n| !names.contains(n)).collect();
-            odd.push(format!("{t}: extra columns {extra:?}, missing columns {missing:?}"));
+            odd.push(format!(
+                "{t}: extra columns {extra:?}, missing columns {missing:?}"
+            ));
         }
     }
     if !odd.is_empty() {
@@ -243,7 +303,11 @@ pub(crate) async fn check(
     }
     let deps = catalog::dependents(client, schema, instances).await?;
     if !deps.is_empty() {
-        let detail = deps.iter().map(|(t, d)| format!("{t}: {}", d.join(", "))).collect::<Vec<_>>().join("\n");
+        let detail = deps
+            .iter()
+            .map(|(t, d)| format!("{t}: {}", d.join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n");
         blockers.push(
             Blocked::new(step, format!("{} instance(s) of {} have dependent objects", deps.len(), family.name))
                 .detail(detail)
@@ -263,16 +327,35 @@ pub(crate) async fn check(
 }
 
 /// Row-level checks of one non-empty instance.
-async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str, step: &str) -> Result<Option<Blocked>> {
+async fn check_rows(
+    client: &Client,
+    schema: &str,
+    family: &Family,
+    table: &str,
+    step: &str,
+) -> Result<Option<Blocked>> {
     let src = qualified(schema, table);
     let key = quote_ident(family.key);
     let dup_sql = format!(
         "SELECT coalesce({key}::text, 'NULL'), count(*) FROM {src} GROUP BY {key}
           HAVING {key} IS NULL OR count(*) > 1 ORDER BY 2 DESC LIMIT 10"
     );
-    let dups = client.query(&dup_sql, &[]).await.map_err(CleanupError::db(format!("check keys of {schema}.{table}")))?;
+    let dups = client
+        .query(&dup_sql, &[])
+        .await
+        .map_err(CleanupError::db(format!("check keys of {schema}.{table}")))?;
     if !dups.is_empty() {
-        let rows: Vec<String> = dups.iter().map(|r| format!("{} = {} ({} rows)", family.key, r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
+        let rows: Vec<String> = dups
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} = {} ({} rows)",
+                    family.key,
+                    r.get::<_, String>(0),
+                    r.get::<_, i64>(1)
+                )
+            })
+            .collect();
         return Ok(Some(
             Blocked::new(step, format!("{schema}.{table} has NULL or duplicate {} values", family.key))
                 .detail(format!("the consolidated key is (proceso_id, {}); offending values:\n{}", family.key, rows.join("\n")))
@@ -282,7 +365,13 @@ async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str,
     let changed = family
         .columns
         .iter()
-        .map(|(n, t)| format!("({}::{t}) IS DISTINCT FROM {}", quote_ident(n), quote_ident(n)))
+        .map(|(n, t)| {
+            format!(
+                "({}::{t}) IS DISTINCT FROM {}",
+                quote_ident(n),
+                quote_ident(n)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" OR ");
     let filter = format!("WHERE {changed}");
@@ -290,9 +379,14 @@ async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str,
         Ok(rows) if rows.is_empty() => {}
         Ok(rows) => {
             return Ok(Some(
-                Blocked::new(step, format!("{schema}.{table} has values the consolidated column types would change"))
-                    .detail(format!("offending rows:\n{}", rows.join("\n")))
-                    .hint("migrating would round or truncate these values: migrate this table by hand"),
+                Blocked::new(
+                    step,
+                    format!(
+                        "{schema}.{table} has values the consolidated column types would change"
+                    ),
+                )
+                .detail(format!("offending rows:\n{}", rows.join("\n")))
+                .hint("migrating would round or truncate these values: migrate this table by hand"),
             ));
         }
         Err(e) => {
@@ -303,7 +397,10 @@ async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str,
         }
     }
     let proceso = family.proceso_id(table).unwrap_or_default();
-    if catalog::relation_kind(client, schema, family.name).await?.is_some() {
+    if catalog::relation_kind(client, schema, family.name)
+        .await?
+        .is_some()
+    {
         let clash_sql = format!(
             "SELECT count(*) FROM {src} s JOIN {} c ON c.proceso_id = $1 AND c.{key} = s.{key}",
             qualified(schema, family.name)
@@ -311,7 +408,10 @@ async fn check_rows(client: &Client, schema: &str, family: &Family, table: &str,
         let clash: i64 = client
             .query_one(&clash_sql, &[&proceso])
             .await
-            .map_err(CleanupError::db(format!("check {schema}.{} for existing rows", family.name)))?
+            .map_err(CleanupError::db(format!(
+                "check {schema}.{} for existing rows",
+                family.name
+            )))?
             .get(0);
         if clash > 0 {
             return Ok(Some(

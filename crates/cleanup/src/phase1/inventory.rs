@@ -49,9 +49,9 @@ pub(crate) const CATEGORY: &str = r"CASE
     WHEN c.relname IN ('tmp_deuda', 'aux_varscreditored', 'tmpbb') THEN 'consolidated'
     WHEN c.relname = ANY($2) THEN 'spain'
     WHEN c.relname = ANY($3) OR c.relname = 'tablastmp' THEN 'staging'
-    WHEN c.relname = ANY($4) THEN 'artifact'
+    WHEN c.relname = ANY($4) OR c.relname ~ '^zz_backup' THEN 'artifact'
     WHEN c.relname ~ '^tmtr' THEN 'report_temp'
-    WHEN c.relname ~ '^(tmp_?cfdi|cfdi_?(tmp|temp|stg|staging))' THEN 'cfdi_staging'
+    WHEN c.relname ~ '^(cfditmp|cfdi_?(tmp|temp|stg|staging)|tmp_?cfdi)' THEN 'cfdi_staging'
     WHEN c.relname ~ '^his' THEN 'history'
     WHEN c.relname ~ '^(tipo|tip|estado|est)' THEN 'lookup'
     WHEN c.relname ~ '^liq' THEN 'liq_generic'
@@ -59,7 +59,10 @@ pub(crate) const CATEGORY: &str = r"CASE
 
 /// Takes a snapshot into `target` (`table_snapshot` or `table_snapshot_post`).
 pub(crate) async fn snapshot(client: &Client, schema: &str, target: &str) -> Result<i64> {
-    client.batch_execute(DDL).await.map_err(CleanupError::db("create the audit_inventory schema"))?;
+    client
+        .batch_execute(DDL)
+        .await
+        .map_err(CleanupError::db("create the audit_inventory schema"))?;
     let spain: Vec<String> = spain::SPAIN_TABLES.iter().map(|s| s.to_string()).collect();
     let staging: Vec<String> = staging::STAGING.iter().map(|s| s.to_string()).collect();
     let artifacts: Vec<String> = staging::ARTIFACTS.iter().map(|s| s.to_string()).collect();
@@ -83,22 +86,35 @@ pub(crate) async fn snapshot(client: &Client, schema: &str, target: &str) -> Res
                 EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = t.oid AND contype = 'p')
            FROM t"
     );
-    client.batch_execute(&format!("BEGIN; DELETE FROM {target_sql};")).await.map_err(CleanupError::db("clear the snapshot"))?;
-    let n = client.execute(&sql, &[&schema, &spain, &staging, &artifacts]).await;
+    client
+        .batch_execute(&format!("BEGIN; DELETE FROM {target_sql};"))
+        .await
+        .map_err(CleanupError::db("clear the snapshot"))?;
+    let n = client
+        .execute(&sql, &[&schema, &spain, &staging, &artifacts])
+        .await;
     let n = match n {
         Ok(n) => n,
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
-            return Err(CleanupError::db(format!("snapshot tables into {target}"))(e));
+            return Err(CleanupError::db(format!("snapshot tables into {target}"))(
+                e,
+            ));
         }
     };
-    client.batch_execute("COMMIT").await.map_err(CleanupError::db("commit the snapshot"))?;
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(CleanupError::db("commit the snapshot"))?;
     Ok(n as i64)
 }
 
 /// Foreign keys of the schema into `fk_snapshot`.
 async fn fk_snapshot(client: &Client, schema: &str) -> Result<i64> {
-    client.batch_execute("DELETE FROM audit_inventory.fk_snapshot").await.map_err(CleanupError::db("clear fk_snapshot"))?;
+    client
+        .batch_execute("DELETE FROM audit_inventory.fk_snapshot")
+        .await
+        .map_err(CleanupError::db("clear fk_snapshot"))?;
     let n = client
         .execute(
             "INSERT INTO audit_inventory.fk_snapshot (constraint_name, table_name, referenced_table, definition)
@@ -135,7 +151,9 @@ pub(crate) async fn summary_csv(client: &Client, target: &str) -> Result<String>
             r.get::<_, String>(0),
             r.get::<_, i64>(1),
             r.get::<_, i64>(2),
-            r.get::<_, Option<i64>>(3).map(|v| v.to_string()).unwrap_or_default(),
+            r.get::<_, Option<i64>>(3)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             r.get::<_, i64>(4)
         ));
     }
@@ -149,11 +167,17 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, dump_target: Option<&str>) -> Result<Va
     let tables = snapshot(ctx.client, schema, "table_snapshot").await?;
     let fks = fk_snapshot(ctx.client, schema).await?;
     let csv = summary_csv(ctx.client, "table_snapshot").await?;
-    let path = ctx.config.archive_dir.join("phase1").join("inventory_summary_before.csv");
+    let path = ctx
+        .config
+        .archive_dir
+        .join("phase1")
+        .join("inventory_summary_before.csv");
     files::write_durable(&path, csv.as_bytes())?;
     let metrics = serde_json::to_value(&before).unwrap_or(Value::Null);
     crate::job::state::save_metrics(ctx.client, ctx.phase, "before", &metrics).await?;
-    Ok(json!({ "tables": tables, "foreign_keys": fks, "summary_csv": path.display().to_string(), "metrics": metrics }))
+    Ok(
+        json!({ "tables": tables, "foreign_keys": fks, "summary_csv": path.display().to_string(), "metrics": metrics }),
+    )
 }
 
 /// Step `p1.metrics_after`: post snapshot, summary CSV, after metrics.
@@ -161,7 +185,11 @@ pub(crate) async fn apply_after(ctx: &Ctx<'_>, dump_target: Option<&str>) -> Res
     let schema = ctx.schema();
     let tables = snapshot(ctx.client, schema, "table_snapshot_post").await?;
     let csv = summary_csv(ctx.client, "table_snapshot_post").await?;
-    let path = ctx.config.archive_dir.join("phase1").join("inventory_summary_after.csv");
+    let path = ctx
+        .config
+        .archive_dir
+        .join("phase1")
+        .join("inventory_summary_after.csv");
     files::write_durable(&path, csv.as_bytes())?;
     let after = crate::metrics::capture(ctx.client, schema, dump_target).await?;
     let metrics = serde_json::to_value(&after).unwrap_or(Value::Null);

@@ -64,7 +64,10 @@ async fn create(ctx: &Ctx<'_>, f: &Family) -> Result<Value> {
     let (sql_ref, rec_ref) = (&sql, &record);
     ddl::in_tx(ctx, &format!("create {}", f.name), || async move {
         state::record_rollback(ctx.client, ctx.phase, std::slice::from_ref(rec_ref)).await?;
-        ctx.client.batch_execute(sql_ref).await.map_err(crate::error::CleanupError::db(format!("create {}", f.name)))
+        ctx.client
+            .batch_execute(sql_ref)
+            .await
+            .map_err(crate::error::CleanupError::db(format!("create {}", f.name)))
     })
     .await?;
     Ok(json!({ "created": true }))
@@ -75,13 +78,22 @@ async fn check(ctx: &Ctx<'_>, f: &Family) -> Result<Value> {
     let schema = ctx.schema();
     let instances = catalog::tables_matching(ctx.client, schema, f.regex).await?;
     let counts = catalog::count_many(ctx.client, schema, &instances).await?;
-    let migrated: Vec<String> = transfer::ledger(ctx.client, f.name).await?.into_iter().map(|l| l.0).collect();
-    let blockers = families::check(ctx.client, ctx.config, f, &instances, &counts, &migrated, &step).await?;
+    let migrated: Vec<String> = transfer::ledger(ctx.client, f.name)
+        .await?
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
+    let blockers = families::check(
+        ctx.client, ctx.config, f, &instances, &counts, &migrated, &step,
+    )
+    .await?;
     if let Some(b) = merge(blockers) {
         return Err(b.into());
     }
     let non_empty = counts.values().filter(|n| **n > 0).count();
-    Ok(json!({ "instances": instances.len(), "non_empty": non_empty, "rows": counts.values().sum::<i64>() }))
+    Ok(
+        json!({ "instances": instances.len(), "non_empty": non_empty, "rows": counts.values().sum::<i64>() }),
+    )
 }
 
 async fn rollback_ddl(ctx: &Ctx<'_>, f: &Family) -> Result<Value> {
@@ -95,7 +107,16 @@ async fn vacuum(ctx: &Ctx<'_>, full: bool) -> Result<Value> {
     }
     let verb = if full { "VACUUM FULL" } else { "VACUUM" };
     for cat in ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"] {
-        ctx.progress(if full { "p1.vacuum_full" } else { "p1.catalog_vacuum" }, cat, 0, 4);
+        ctx.progress(
+            if full {
+                "p1.vacuum_full"
+            } else {
+                "p1.catalog_vacuum"
+            },
+            cat,
+            0,
+            4,
+        );
         ddl::outside_tx(ctx, &format!("{verb} {cat}"), &format!("{verb} {cat}")).await?;
     }
     for cat in ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"] {
@@ -106,44 +127,76 @@ async fn vacuum(ctx: &Ctx<'_>, full: bool) -> Result<Value> {
 
 /// Runs phase 1.
 pub(crate) async fn apply(ctx: &Ctx<'_>, dump_target: Option<&str>) -> Result<()> {
-    ctx.step("p1.inventory", "inventory", inventory::apply(ctx, dump_target)).await?;
+    ctx.step("p1.inventory", "inventory", || {
+        inventory::apply(ctx, dump_target)
+    })
+    .await?;
     for f in &FAMILIES {
         let g = f.name;
-        ctx.step(&format!("p1.{g}.create"), g, create(ctx, f)).await?;
-        ctx.step(&format!("p1.{g}.check"), g, check(ctx, f)).await?;
-        ctx.step(&format!("p1.{g}.rollback_ddl"), g, rollback_ddl(ctx, f)).await?;
-        ctx.step(&format!("p1.{g}.migrate"), g, transfer::migrate(ctx, f)).await?;
-        ctx.step(&format!("p1.{g}.drop"), g, transfer::drop_instances(ctx, f)).await?;
+        ctx.step(&format!("p1.{g}.create"), g, || create(ctx, f))
+            .await?;
+        ctx.step(&format!("p1.{g}.check"), g, || check(ctx, f))
+            .await?;
+        ctx.step(&format!("p1.{g}.rollback_ddl"), g, || rollback_ddl(ctx, f))
+            .await?;
+        ctx.step(&format!("p1.{g}.migrate"), g, || transfer::migrate(ctx, f))
+            .await?;
+        ctx.step(&format!("p1.{g}.drop"), g, || {
+            transfer::drop_instances(ctx, f)
+        })
+        .await?;
         if g == "tmp_deuda" {
-            ctx.step("p1.catalog_vacuum", "catalog_vacuum", vacuum(ctx, false)).await?;
+            ctx.step("p1.catalog_vacuum", "catalog_vacuum", || vacuum(ctx, false))
+                .await?;
         }
     }
-    ctx.step(spain::STEP, "spain", spain::apply(ctx)).await?;
-    ctx.step(staging::CHECK_STEP, "staging", staging::check(ctx)).await?;
-    ctx.step(staging::ROLLBACK_STEP, "staging", staging::record_rollback_file(ctx)).await?;
+    ctx.step(spain::STEP, "spain", || spain::apply(ctx)).await?;
+    ctx.step(staging::CHECK_STEP, "staging", || staging::check(ctx))
+        .await?;
+    ctx.step(staging::ROLLBACK_STEP, "staging", || {
+        staging::record_rollback_file(ctx)
+    })
+    .await?;
     if !ctx.group_blocked("staging") {
         for t in staging::candidates(ctx).await? {
-            ctx.step(&format!("p1.staging.{t}"), "staging", staging::drop_one(ctx, &t)).await?;
+            ctx.step(&format!("p1.staging.{t}"), "staging", || {
+                staging::drop_one(ctx, &t)
+            })
+            .await?;
         }
     }
-    ctx.step("p1.vacuum_full", "vacuum_full", vacuum(ctx, true)).await?;
-    ctx.step(tarea::STEP, "tarea", tarea::apply(ctx)).await?;
+    ctx.step("p1.vacuum_full", "vacuum_full", || vacuum(ctx, true))
+        .await?;
+    ctx.step(tarea::STEP, "tarea", || tarea::apply(ctx)).await?;
     // Always re-measured: the after figures belong to the latest apply.
     state::mark_running(ctx.client, ctx.phase, "p1.metrics_after", "metrics").await?;
     let after = inventory::apply_after(ctx, dump_target).await?;
-    state::mark(ctx.client, ctx.phase, "p1.metrics_after", "done", &after, None).await?;
+    state::mark(
+        ctx.client,
+        ctx.phase,
+        "p1.metrics_after",
+        "done",
+        &after,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
 async fn is_done(ctx: &Ctx<'_>, id: &str) -> Result<bool> {
-    Ok(state::load(ctx.client, ctx.phase, id).await?.map(|r| r.status == "done").unwrap_or(false))
+    Ok(state::load(ctx.client, ctx.phase, id)
+        .await?
+        .map(|r| r.status == "done")
+        .unwrap_or(false))
 }
 
 /// The dry run of phase 1.
 pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
     let schema = ctx.schema();
     let mut steps = Vec::new();
-    let tables = catalog::tables_matching(ctx.client, schema, ".").await?.len();
+    let tables = catalog::tables_matching(ctx.client, schema, ".")
+        .await?
+        .len();
     steps.push(PlannedStep {
         id: "p1.inventory".into(),
         title: "inventory into audit_inventory (table_snapshot, fk_snapshot, summary_by_category) and baseline metrics (P1-S1-01, P1-S1-04)".into(),
@@ -163,7 +216,14 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
                 id: "p1.catalog_vacuum".into(),
                 title: "intermediate catalog VACUUM (P1-S2-04)".into(),
                 done: is_done(ctx, "p1.catalog_vacuum").await?,
-                statements: ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"].iter().map(|c| format!("VACUUM {c}")).chain(["ANALYZE pg_class".to_string(), "ANALYZE pg_attribute".to_string()]).collect(),
+                statements: ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"]
+                    .iter()
+                    .map(|c| format!("VACUUM {c}"))
+                    .chain([
+                        "ANALYZE pg_class".to_string(),
+                        "ANALYZE pg_attribute".to_string(),
+                    ])
+                    .collect(),
                 ..Default::default()
             });
         }
@@ -174,10 +234,14 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
     steps.push(staging::plan(ctx).await?);
     steps.push(PlannedStep {
         id: "p1.vacuum_full".into(),
-        title: "VACUUM FULL and ANALYZE of the catalogs (P1-S3-08); takes exclusive catalog locks".into(),
+        title: "VACUUM FULL and ANALYZE of the catalogs (P1-S3-08); takes exclusive catalog locks"
+            .into(),
         done: is_done(ctx, "p1.vacuum_full").await?,
         statements: if ctx.config.vacuum_full_catalog {
-            ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"].iter().map(|c| format!("VACUUM FULL {c}")).collect()
+            ["pg_class", "pg_attribute", "pg_statistic", "pg_depend"]
+                .iter()
+                .map(|c| format!("VACUUM FULL {c}"))
+                .collect()
         } else {
             Vec::new()
         },
@@ -188,10 +252,14 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
     steps.push(t);
     steps.push(PlannedStep {
         id: "p1.metrics_after".into(),
-        title: "post inventory (audit_inventory.table_snapshot_post) and after metrics (P1-S4-02)".into(),
+        title: "post inventory (audit_inventory.table_snapshot_post) and after metrics (P1-S4-02)"
+            .into(),
         ..Default::default()
     });
-    Ok(Plan { phase: ctx.phase, steps })
+    Ok(Plan {
+        phase: ctx.phase,
+        steps,
+    })
 }
 
 async fn plan_family(ctx: &Ctx<'_>, f: &Family) -> Result<PlannedStep> {
@@ -199,19 +267,42 @@ async fn plan_family(ctx: &Ctx<'_>, f: &Family) -> Result<PlannedStep> {
     let id = format!("p1.{}", f.name);
     let instances = catalog::tables_matching(ctx.client, schema, f.regex).await?;
     let counts = catalog::count_many(ctx.client, schema, &instances).await?;
-    let migrated: Vec<String> = transfer::ledger(ctx.client, f.name).await?.into_iter().map(|l| l.0).collect();
+    let migrated: Vec<String> = transfer::ledger(ctx.client, f.name)
+        .await?
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
     let mut step = PlannedStep {
         id: id.clone(),
-        title: format!("consolidate {} instances of {}_<id> into {} and drop them", instances.len(), f.name, f.name),
+        title: format!(
+            "consolidate {} instances of {}_<id> into {} and drop them",
+            instances.len(),
+            f.name,
+            f.name
+        ),
         done: is_done(ctx, &format!("{id}.drop")).await?,
         ..Default::default()
     };
     match families::consolidated_state(ctx.client, schema, f, &format!("{id}.create")).await? {
         Err(b) => step.blockers.push(b),
-        Ok(true) => step.notes.push(format!("{schema}.{} exists with the expected columns", f.name)),
+        Ok(true) => step.notes.push(format!(
+            "{schema}.{} exists with the expected columns",
+            f.name
+        )),
         Ok(false) => step.statements.extend(f.create_sql(schema)),
     }
-    step.blockers.extend(families::check(ctx.client, ctx.config, f, &instances, &counts, &migrated, &format!("{id}.check")).await?);
+    step.blockers.extend(
+        families::check(
+            ctx.client,
+            ctx.config,
+            f,
+            &instances,
+            &counts,
+            &migrated,
+            &format!("{id}.check"),
+        )
+        .await?,
+    );
     step.dependents = catalog::dependents(ctx.client, schema, &instances)
         .await?
         .into_iter()
@@ -224,16 +315,30 @@ async fn plan_family(ctx: &Ctx<'_>, f: &Family) -> Result<PlannedStep> {
     for t in &instances {
         let rows = counts.get(t).copied().unwrap_or(0);
         if rows > 0 {
-            step.statements.push(f.migrate_sql(schema, t, f.proceso_id(t)));
+            step.statements
+                .push(f.migrate_sql(schema, t, f.proceso_id(t)));
         }
     }
     let batch = ctx.config.drop_batch_size.max(1);
     for (i, t) in instances.iter().enumerate() {
         let rows = counts.get(t).copied().unwrap_or(0);
-        let action = if rows > 0 { format!("migrate {rows} rows (proceso_id {}), drop", f.proceso_id(t).unwrap_or_default()) } else { "verify empty, drop".into() };
-        step.affected.push(AffectedTable { table: t.clone(), rows, action });
-        step.statements.push(format!("DROP TABLE {}", qualified(schema, t)));
-        if ctx.config.checkpoint_between_batches && (i + 1) % batch == 0 && i + 1 < instances.len() {
+        let action = if rows > 0 {
+            format!(
+                "migrate {rows} rows (proceso_id {}), drop",
+                f.proceso_id(t).unwrap_or_default()
+            )
+        } else {
+            "verify empty, drop".into()
+        };
+        step.affected.push(AffectedTable {
+            table: t.clone(),
+            rows,
+            action,
+        });
+        step.statements
+            .push(format!("DROP TABLE {}", qualified(schema, t)));
+        if ctx.config.checkpoint_between_batches && (i + 1) % batch == 0 && i + 1 < instances.len()
+        {
             step.statements.push("CHECKPOINT".into());
         }
     }

@@ -40,27 +40,57 @@ async fn mark_applied(ctx: &Ctx<'_>, object: &str) -> Result<()> {
 /// Restores one table from its DDL and, for archived ones, its CSV.
 pub(crate) async fn restore_table(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<String> {
     let schema = ctx.schema();
-    let exists = catalog::relation_kind(ctx.client, schema, &r.object_name).await?.is_some();
-    ddl::in_tx(ctx, &format!("restore {schema}.{}", r.object_name), || async move {
-        if exists {
-            mark_applied(ctx, &r.object_name).await?;
-            return Ok("still present".to_string());
-        }
-        ctx.client.batch_execute(&r.ddl).await.map_err(CleanupError::db(format!("recreate {schema}.{}", r.object_name)))?;
-        let mut rows = 0;
-        if r.kind == "archived_table" {
-            let m: ArchiveManifest = serde_json::from_value(r.archive.clone().unwrap_or(Value::Null))
-                .map_err(|e| CleanupError::invalid(format!("archive manifest of {} unreadable: {e}", r.object_name)))?;
-            let target = qualified(schema, &r.object_name);
-            archive::load_csv(ctx.client, &target, &m.columns, Path::new(&m.data_file), &m.data_sha256, STEP).await?;
-            rows = catalog::count_rows(ctx.client, schema, &r.object_name).await?;
-            if rows != m.rows {
-                return Err(CleanupError::invalid(format!("restored {rows} rows into {}, archive holds {}", r.object_name, m.rows)));
+    let exists = catalog::relation_kind(ctx.client, schema, &r.object_name)
+        .await?
+        .is_some();
+    ddl::in_tx(
+        ctx,
+        &format!("restore {schema}.{}", r.object_name),
+        || async move {
+            if exists {
+                mark_applied(ctx, &r.object_name).await?;
+                return Ok("still present".to_string());
             }
-        }
-        mark_applied(ctx, &r.object_name).await?;
-        Ok(format!("recreated ({rows} rows)"))
-    })
+            ctx.client
+                .batch_execute(&r.ddl)
+                .await
+                .map_err(CleanupError::db(format!(
+                    "recreate {schema}.{}",
+                    r.object_name
+                )))?;
+            let mut rows = 0;
+            if r.kind == "archived_table" {
+                let m: ArchiveManifest = serde_json::from_value(
+                    r.archive.clone().unwrap_or(Value::Null),
+                )
+                .map_err(|e| {
+                    CleanupError::invalid(format!(
+                        "archive manifest of {} unreadable: {e}",
+                        r.object_name
+                    ))
+                })?;
+                let target = qualified(schema, &r.object_name);
+                archive::load_csv(
+                    ctx.client,
+                    &target,
+                    &m.columns,
+                    Path::new(&m.data_file),
+                    &m.data_sha256,
+                    STEP,
+                )
+                .await?;
+                rows = catalog::count_rows(ctx.client, schema, &r.object_name).await?;
+                if rows != m.rows {
+                    return Err(CleanupError::invalid(format!(
+                        "restored {rows} rows into {}, archive holds {}",
+                        r.object_name, m.rows
+                    )));
+                }
+            }
+            mark_applied(ctx, &r.object_name).await?;
+            Ok(format!("recreated ({rows} rows)"))
+        },
+    )
     .await
 }
 
@@ -68,18 +98,36 @@ async fn restore_column_default(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<Str
     let a = r.archive.clone().unwrap_or(Value::Null);
     let table = a["table"].as_str().unwrap_or_default().to_string();
     let column = a["column"].as_str().unwrap_or_default().to_string();
-    let keys: Vec<String> = a["key"].as_array().map(|k| k.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let keys: Vec<String> = a["key"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     let rows = a["rows"].clone();
     let t = qualified(ctx.schema(), &table);
-    let join = keys.iter().map(|k| format!("t.{0} = r.{0}", supra_sync_core::quote_ident(k))).collect::<Vec<_>>().join(" AND ");
+    let join = keys
+        .iter()
+        .map(|k| format!("t.{0} = r.{0}", supra_sync_core::quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let update = format!(
         "UPDATE {t} AS t SET {} = 0 FROM jsonb_populate_recordset(NULL::{t}, $1) AS r WHERE {join}",
         supra_sync_core::quote_ident(&column)
     );
     let (update_ref, rows_ref) = (&update, &rows);
     ddl::in_tx(ctx, &format!("restore {table}.{column}"), || async move {
-        ctx.client.batch_execute(&r.ddl).await.map_err(CleanupError::db("restore the column default"))?;
-        let n = ctx.client.execute(update_ref, &[rows_ref]).await.map_err(CleanupError::db("restore the column values"))?;
+        ctx.client
+            .batch_execute(&r.ddl)
+            .await
+            .map_err(CleanupError::db("restore the column default"))?;
+        let n = ctx
+            .client
+            .execute(update_ref, &[rows_ref])
+            .await
+            .map_err(CleanupError::db("restore the column values"))?;
         mark_applied(ctx, &r.object_name).await?;
         Ok(format!("default restored, {n} rows set back to 0"))
     })
@@ -100,7 +148,9 @@ async fn restore_family_table(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<Strin
         .await
         .map_err(CleanupError::db("read the migration ledger"))?
         .map(|row| (row.get(0), row.get(1)));
-    let exists = catalog::relation_kind(ctx.client, schema, &r.object_name).await?.is_some();
+    let exists = catalog::relation_kind(ctx.client, schema, &r.object_name)
+        .await?
+        .is_some();
     let cons = qualified(schema, &family);
     let delete = format!("DELETE FROM {cons} WHERE proceso_id = $1");
     let (delete_ref, ledger_ref, family) = (&delete, &ledger, &family);
@@ -143,23 +193,38 @@ async fn restore_family_table(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<Strin
 
 async fn drop_created(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<String> {
     let schema = ctx.schema();
-    if catalog::relation_kind(ctx.client, schema, &r.object_name).await?.is_none() {
+    if catalog::relation_kind(ctx.client, schema, &r.object_name)
+        .await?
+        .is_none()
+    {
         mark_applied(ctx, &r.object_name).await?;
         return Ok("already gone".into());
     }
     let t = qualified(schema, &r.object_name);
     let t_ref = &t;
-    ddl::in_tx(ctx, &format!("drop {schema}.{}", r.object_name), || async move {
-        ctx.client.batch_execute(&format!("LOCK TABLE {t_ref} IN ACCESS EXCLUSIVE MODE")).await.map_err(CleanupError::db("lock"))?;
-        let rows = catalog::count_rows(ctx.client, schema, &r.object_name).await?;
-        if rows > 0 {
+    ddl::in_tx(
+        ctx,
+        &format!("drop {schema}.{}", r.object_name),
+        || async move {
+            ctx.client
+                .batch_execute(&format!("LOCK TABLE {t_ref} IN ACCESS EXCLUSIVE MODE"))
+                .await
+                .map_err(CleanupError::db("lock"))?;
+            let rows = catalog::count_rows(ctx.client, schema, &r.object_name).await?;
+            if rows > 0 {
+                mark_applied(ctx, &r.object_name).await?;
+                return Ok(format!(
+                    "kept: it holds {rows} rows that did not come from this phase"
+                ));
+            }
+            ctx.client
+                .batch_execute(&r.ddl)
+                .await
+                .map_err(CleanupError::db(format!("drop {}", r.object_name)))?;
             mark_applied(ctx, &r.object_name).await?;
-            return Ok(format!("kept: it holds {rows} rows that did not come from this phase"));
-        }
-        ctx.client.batch_execute(&r.ddl).await.map_err(CleanupError::db(format!("drop {}", r.object_name)))?;
-        mark_applied(ctx, &r.object_name).await?;
-        Ok("dropped (it was created by phase 1)".into())
-    })
+            Ok("dropped (it was created by phase 1)".into())
+        },
+    )
     .await
 }
 
@@ -177,14 +242,22 @@ pub(crate) async fn rollback(ctx: &Ctx<'_>) -> Result<Value> {
             "created_table" => drop_created(ctx, r).await?,
             other => format!("unknown kind {other}: left alone"),
         };
-        ctx.progress(STEP, format!("{}: {outcome}", r.object_name), i as u64 + 1, total);
+        ctx.progress(
+            STEP,
+            format!("{}: {outcome}", r.object_name),
+            i as u64 + 1,
+            total,
+        );
         if r.kind != "family_table" || !outcome.starts_with("not dropped; 0") {
             outcomes.insert(r.object_name.clone(), Value::String(outcome));
         }
     }
     let families: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
     ctx.client
-        .execute("DELETE FROM supra_sync_cleanup.migrated WHERE phase = '1' AND family = ANY($1)", &[&families])
+        .execute(
+            "DELETE FROM supra_sync_cleanup.migrated WHERE phase = '1' AND family = ANY($1)",
+            &[&families],
+        )
         .await
         .map_err(CleanupError::db("clear the ledger"))?;
     state::forget_phase(ctx.client, ctx.phase).await?;

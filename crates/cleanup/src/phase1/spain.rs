@@ -12,11 +12,32 @@ use crate::plan::PlannedStep;
 
 /// The seed's list, verbatim.
 pub(crate) const SPAIN_TABLES: [&str; 26] = [
-    "liqanubaleares", "liqcobbalear", "liqcobpobbalear", "liqdetanubalear", "liqdetpobbalear",
-    "liqanugalicia", "liqcobgalicia", "liqdetanugalic", "liqaacfacgali", "liqdatfacgali",
-    "liqcarfacgali", "liqdetfacgali", "liqautocuadgali", "liqanumurcia", "liqcobmurcia",
-    "liqdsimurcia", "liqcuadmurcia", "liqcobcat", "liqcieanucat", "liqcieabocat", "liqbloqcat",
-    "liqcobpostcat", "liqdetvolcat", "liqautocuadcanta", "liqautocuadextr", "varbonifpvasco",
+    "liqanubaleares",
+    "liqcobbalear",
+    "liqcobpobbalear",
+    "liqdetanubalear",
+    "liqdetpobbalear",
+    "liqanugalicia",
+    "liqcobgalicia",
+    "liqdetanugalic",
+    "liqaacfacgali",
+    "liqdatfacgali",
+    "liqcarfacgali",
+    "liqdetfacgali",
+    "liqautocuadgali",
+    "liqanumurcia",
+    "liqcobmurcia",
+    "liqdsimurcia",
+    "liqcuadmurcia",
+    "liqcobcat",
+    "liqcieanucat",
+    "liqcieabocat",
+    "liqbloqcat",
+    "liqcobpostcat",
+    "liqdetvolcat",
+    "liqautocuadcanta",
+    "liqautocuadextr",
+    "varbonifpvasco",
 ];
 
 pub(crate) const STEP: &str = "p1.spain";
@@ -32,13 +53,18 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<PlannedStep> {
     let counts = catalog::count_many(ctx.client, schema, &present).await?;
     let mut step = PlannedStep {
         id: STEP.into(),
-        title: "drop Spain-specific tables if all are empty (P1-S3-06); generic liq* untouched".into(),
+        title: "drop Spain-specific tables if all are empty (P1-S3-06); generic liq* untouched"
+            .into(),
         ..Default::default()
     };
     step.blockers = blockers(ctx, &present, &counts).await?;
     for t in &present {
         let rows = counts.get(t).copied().unwrap_or(0);
-        step.affected.push(crate::plan::AffectedTable { table: t.clone(), rows, action: "verify empty, drop".into() });
+        step.affected.push(crate::plan::AffectedTable {
+            table: t.clone(),
+            rows,
+            action: "verify empty, drop".into(),
+        });
     }
     step.dependents = catalog::dependents(ctx.client, schema, &present)
         .await?
@@ -47,25 +73,44 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<PlannedStep> {
         .collect();
     step.freed = catalog::footprint(ctx.client, schema, &present).await?;
     if !present.is_empty() {
-        step.statements.push(format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", qualified_list(schema, &present)));
-        step.statements.push(format!("DROP TABLE {}", qualified_list(schema, &present)));
+        step.statements.push(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            qualified_list(schema, &present)
+        ));
+        step.statements
+            .push(format!("DROP TABLE {}", qualified_list(schema, &present)));
     }
     let missing = SPAIN_TABLES.len() - present.len();
     if missing > 0 {
-        step.notes.push(format!("{missing} of the seed's 26 tables do not exist (already dropped or never created)"));
+        step.notes.push(format!(
+            "{missing} of the seed's 26 tables do not exist (already dropped or never created)"
+        ));
     }
     Ok(step)
 }
 
 fn qualified_list(schema: &str, tables: &[String]) -> String {
-    tables.iter().map(|t| qualified(schema, t)).collect::<Vec<_>>().join(", ")
+    tables
+        .iter()
+        .map(|t| qualified(schema, t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-async fn blockers(ctx: &Ctx<'_>, present: &[String], counts: &std::collections::BTreeMap<String, i64>) -> Result<Vec<Blocked>> {
+async fn blockers(
+    ctx: &Ctx<'_>,
+    present: &[String],
+    counts: &std::collections::BTreeMap<String, i64>,
+) -> Result<Vec<Blocked>> {
     let mut out = Vec::new();
     let full: Vec<String> = present
         .iter()
-        .filter_map(|t| counts.get(t).filter(|n| **n > 0).map(|n| format!("{t} has {n} rows")))
+        .filter_map(|t| {
+            counts
+                .get(t)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{t} has {n} rows"))
+        })
         .collect();
     if !full.is_empty() {
         out.push(
@@ -74,15 +119,26 @@ async fn blockers(ctx: &Ctx<'_>, present: &[String], counts: &std::collections::
                 .hint("confirm with the Aqualia ERP team what these rows are; archive them (final cleanup) or empty the tables, then run apply again"),
         );
     }
-    let protected: Vec<&String> = present.iter().filter(|t| ctx.config.is_protected(t)).collect();
+    let protected: Vec<&String> = present
+        .iter()
+        .filter(|t| ctx.config.is_protected(t))
+        .collect();
     if !protected.is_empty() {
-        out.push(Blocked::new(STEP, "Spain-specific tables are published by the sync").detail(format!("{protected:?}")));
+        out.push(
+            Blocked::new(STEP, "Spain-specific tables are published by the sync")
+                .detail(format!("{protected:?}")),
+        );
     }
     let deps = catalog::dependents(ctx.client, ctx.schema(), present).await?;
     if !deps.is_empty() {
         out.push(
             Blocked::new(STEP, "Spain-specific tables have dependent objects")
-                .detail(deps.iter().map(|(t, d)| format!("{t}: {}", d.join(", "))).collect::<Vec<_>>().join("\n"))
+                .detail(
+                    deps.iter()
+                        .map(|(t, d)| format!("{t}: {}", d.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
                 .hint("drop or redefine the dependent objects first"),
         );
     }
@@ -97,12 +153,18 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
         return Ok(json!({ "dropped": 0 }));
     }
     let counts = catalog::count_many(ctx.client, schema, &present).await?;
-    if let Some(b) = blockers(ctx, &present, &counts).await?.into_iter().next() {
+    if let Some(b) = super::merge(blockers(ctx, &present, &counts).await?) {
         return Err(b.into());
     }
     let ddls = catalog::ddl::table_ddl_many(ctx.client, schema, &present, schema, false).await?;
-    let path = ctx.config.archive_dir.join("phase1").join("rollback_spain.sql");
-    let mut file = String::from("-- Rollback DDL for the Spain-specific tables (seed 000 P1-S3-06); they were empty when dropped.\n\n");
+    let path = ctx
+        .config
+        .archive_dir
+        .join("phase1")
+        .join("rollback_spain.sql");
+    let mut file = String::from(
+        "-- Rollback DDL for the Spain-specific tables (seed 000 P1-S3-06); they were empty when dropped.\n\n",
+    );
     let mut records = Vec::new();
     for t in &present {
         let Some(d) = ddls.get(t) else { continue };
@@ -126,9 +188,18 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
             .await
             .map_err(CleanupError::db("lock the Spain-specific tables"))?;
         let counts = catalog::count_many(ctx.client, schema, present_ref).await?;
-        let full: Vec<String> = counts.iter().filter(|(_, n)| **n > 0).map(|(t, n)| format!("{t} has {n} rows")).collect();
+        let full: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| format!("{t} has {n} rows"))
+            .collect();
         if !full.is_empty() {
-            return Err(Blocked::new(STEP, "Spain-specific tables are not empty -- ABORTING this step").detail(full.join("\n")).into());
+            return Err(Blocked::new(
+                STEP,
+                "Spain-specific tables are not empty -- ABORTING this step",
+            )
+            .detail(full.join("\n"))
+            .into());
         }
         state::record_rollback(ctx.client, ctx.phase, records_ref).await?;
         ctx.client

@@ -16,7 +16,10 @@ pub(crate) const TABLE: &str = "tarea";
 pub(crate) const COLUMN: &str = "tredroptablastemporales";
 
 async fn has_column(ctx: &Ctx<'_>) -> Result<bool> {
-    Ok(catalog::columns(ctx.client, ctx.schema(), TABLE).await?.iter().any(|(n, _)| n == COLUMN))
+    Ok(catalog::columns(ctx.client, ctx.schema(), TABLE)
+        .await?
+        .iter()
+        .any(|(n, _)| n == COLUMN))
 }
 
 fn statements(schema: &str) -> Vec<String> {
@@ -36,19 +39,34 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<PlannedStep> {
         ..Default::default()
     };
     if !has_column(ctx).await? {
-        step.notes.push(format!("{}.{TABLE}.{COLUMN} does not exist: nothing to do", ctx.schema()));
+        step.notes.push(format!(
+            "{}.{TABLE}.{COLUMN} does not exist: nothing to do",
+            ctx.schema()
+        ));
         return Ok(step);
     }
     if ctx.config.is_protected(TABLE) {
-        step.blockers.push(Blocked::new(STEP, "tarea is published by the sync"));
+        step.blockers
+            .push(Blocked::new(STEP, "tarea is published by the sync"));
     }
     let n: i64 = ctx
         .client
-        .query_one(&format!("SELECT count(*) FROM {} WHERE {} = 0", qualified(ctx.schema(), TABLE), quote_ident(COLUMN)), &[])
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {} WHERE {} = 0",
+                qualified(ctx.schema(), TABLE),
+                quote_ident(COLUMN)
+            ),
+            &[],
+        )
         .await
         .map_err(CleanupError::db("count tarea rows"))?
         .get(0);
-    step.affected.push(crate::plan::AffectedTable { table: TABLE.into(), rows: n, action: "set tredroptablastemporales = 1".into() });
+    step.affected.push(crate::plan::AffectedTable {
+        table: TABLE.into(),
+        rows: n,
+        action: "set tredroptablastemporales = 1".into(),
+    });
     step.statements = statements(ctx.schema());
     Ok(step)
 }
@@ -62,13 +80,25 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
     ctx.guard(TABLE)?;
     let pk = catalog::primary_key(ctx.client, schema, TABLE).await?;
     if pk.is_empty() {
-        return Err(Blocked::new(STEP, format!("{schema}.{TABLE} has no primary key"))
-            .detail("the rows set to 1 could not be identified again for rollback")
-            .into());
+        return Err(
+            Blocked::new(STEP, format!("{schema}.{TABLE} has no primary key"))
+                .detail("the rows set to 1 could not be identified again for rollback")
+                .into(),
+        );
     }
     let t = qualified(schema, TABLE);
     let c = quote_ident(COLUMN);
-    let keys = pk.iter().map(|k| format!("{}, t.{}", supra_sync_core::quote_literal(k), quote_ident(k))).collect::<Vec<_>>().join(", ");
+    let keys = pk
+        .iter()
+        .map(|k| {
+            format!(
+                "{}, t.{}",
+                supra_sync_core::quote_literal(k),
+                quote_ident(k)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let (t_ref, c_ref, keys_ref, pk_ref) = (&t, &c, &keys, &pk);
     ddl::in_tx(ctx, &format!("set the default of {schema}.{TABLE}.{COLUMN}"), || async move {
         let default: Option<String> = ctx
@@ -76,7 +106,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
             .query_opt(
                 "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
                    JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-                  WHERE d.adrelid = $1::regclass AND a.attname = $2",
+                  WHERE d.adrelid = $1::text::regclass AND a.attname = $2",
                 &[t_ref, &COLUMN],
             )
             .await

@@ -14,13 +14,24 @@ use crate::error::{CleanupError, Result};
 use crate::job::state;
 use crate::phase::Phase;
 
-async fn scalar(client: &Client, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<i64> {
-    Ok(client.query_one(sql, params).await.map_err(CleanupError::db("run a verification query"))?.get(0))
+async fn scalar(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<i64> {
+    Ok(client
+        .query_one(sql, params)
+        .await
+        .map_err(CleanupError::db("run a verification query"))?
+        .get(0))
 }
 
 async fn snapshot_exists(client: &Client) -> Result<bool> {
     Ok(client
-        .query_one("SELECT to_regclass('audit_inventory.table_snapshot') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('audit_inventory.table_snapshot') IS NOT NULL",
+            &[],
+        )
         .await
         .map_err(CleanupError::db("look for the inventory"))?
         .get(0))
@@ -38,7 +49,12 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
         &[&schema],
     )
     .await?;
-    out.push(CheckResult::new("p1.dod.zero_transient", "no tmp_deuda_*, aux_varscreditored_*, tmpbb_* tables", remaining == 0, format!("{remaining} remaining")));
+    out.push(CheckResult::new(
+        "p1.dod.zero_transient",
+        "no tmp_deuda_*, aux_varscreditored_*, tmpbb_* tables",
+        remaining == 0,
+        format!("{remaining} remaining"),
+    ));
 
     let mut shapes_ok = true;
     let mut shape_detail = Vec::new();
@@ -46,13 +62,26 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
         let cols = catalog::columns(client, schema, f.name).await?;
         let ok = cols == f.consolidated_columns();
         shapes_ok &= ok;
-        shape_detail.push(format!("{}={} columns{}", f.name, cols.len(), if ok { "" } else { " (WRONG)" }));
+        shape_detail.push(format!(
+            "{}={} columns{}",
+            f.name,
+            cols.len(),
+            if ok { "" } else { " (WRONG)" }
+        ));
     }
-    out.push(CheckResult::new("p1.dod.consolidated_columns", "consolidated tables have the seed's columns (6/5/16)", shapes_ok, shape_detail.join(", ")));
+    out.push(CheckResult::new(
+        "p1.dod.consolidated_columns",
+        "consolidated tables have the seed's columns (6/5/16)",
+        shapes_ok,
+        shape_detail.join(", "),
+    ));
 
     let mut functional = Vec::new();
     for f in &FAMILIES {
-        if catalog::relation_kind(client, schema, f.name).await?.is_none() {
+        if catalog::relation_kind(client, schema, f.name)
+            .await?
+            .is_none()
+        {
             functional.push(format!("{}: missing", f.name));
             continue;
         }
@@ -62,29 +91,92 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
             Err(e) => functional.push(format!("{}: {e}", f.name)),
         }
     }
-    out.push(CheckResult::new("p1.dod.consolidated_functional", "INSERT/SELECT/DELETE work on the consolidated tables (rolled back)", functional.is_empty(), if functional.is_empty() { "all three work".into() } else { functional.join("; ") }));
+    out.push(CheckResult::new(
+        "p1.dod.consolidated_functional",
+        "INSERT/SELECT/DELETE work on the consolidated tables (rolled back)",
+        functional.is_empty(),
+        if functional.is_empty() {
+            "all three work".into()
+        } else {
+            functional.join("; ")
+        },
+    ));
 
-    let tmpbb_cols: Vec<String> = catalog::columns(client, schema, "tmpbb").await?.into_iter().map(|c| c.0).collect();
-    let buggy: Vec<&&str> = BUGGY_TMPBB_COLUMNS.iter().filter(|c| tmpbb_cols.iter().any(|t| t == **c)).collect();
-    out.push(CheckResult::new("p1.dod.tmpbb_fixed", "tmpbb uses the real columns (bbfbleid, bbsbid, …), not bbid/bbexpid/…", buggy.is_empty() && tmpbb_cols.iter().any(|c| c == "bbfbleid"), format!("buggy columns present: {buggy:?}")));
+    let tmpbb_cols: Vec<String> = catalog::columns(client, schema, "tmpbb")
+        .await?
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    let buggy: Vec<&&str> = BUGGY_TMPBB_COLUMNS
+        .iter()
+        .filter(|c| tmpbb_cols.iter().any(|t| t == **c))
+        .collect();
+    out.push(CheckResult::new(
+        "p1.dod.tmpbb_fixed",
+        "tmpbb uses the real columns (bbfbleid, bbsbid, …), not bbid/bbexpid/…",
+        buggy.is_empty() && tmpbb_cols.iter().any(|c| c == "bbfbleid"),
+        format!("buggy columns present: {buggy:?}"),
+    ));
 
     out.push(no_data_loss(client, schema).await?);
 
     let vacuumed = state::load(client, Phase::One, "p1.vacuum_full").await?;
     let (ok, detail) = match vacuumed {
-        Some(r) if r.status == "done" && r.state.get("skipped").is_none() => (true, format!("done at {}", r.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default())),
-        Some(r) if r.status == "done" => (false, "skipped by configuration (vacuum_full_catalog = false)".into()),
+        Some(r) if r.status == "done" && r.state.get("skipped").is_none() => (
+            true,
+            format!(
+                "done at {}",
+                r.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+        ),
+        Some(r) if r.status == "done" => (
+            false,
+            "skipped by configuration (vacuum_full_catalog = false)".into(),
+        ),
         _ => (false, "not run".into()),
     };
-    out.push(CheckResult::new("p1.dod.catalog_vacuumed", "VACUUM FULL on pg_class, pg_attribute, pg_statistic, pg_depend", ok, detail));
+    out.push(CheckResult::new(
+        "p1.dod.catalog_vacuumed",
+        "VACUUM FULL on pg_class, pg_attribute, pg_statistic, pg_depend",
+        ok,
+        detail,
+    ));
 
     out.push(tarea_check(client, schema).await?);
 
-    let staging_left = catalog::existing(client, schema, &staging::STAGING.iter().chain(staging::ARTIFACTS.iter()).chain([staging::LAST].iter()).map(|s| s.to_string()).collect::<Vec<_>>()).await?;
-    out.push(CheckResult::new("p1.s4.staging_gone", "no staging/artifact tables remain (P1-S4-01 query 4)", staging_left.is_empty(), format!("remaining: {staging_left:?}")));
+    let staging_left = catalog::existing(
+        client,
+        schema,
+        &staging::STAGING
+            .iter()
+            .chain(staging::ARTIFACTS.iter())
+            .chain([staging::LAST].iter())
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    out.push(CheckResult::new(
+        "p1.s4.staging_gone",
+        "no staging/artifact tables remain (P1-S4-01 query 4)",
+        staging_left.is_empty(),
+        format!("remaining: {staging_left:?}"),
+    ));
 
-    let spain_left = catalog::existing(client, schema, &spain::SPAIN_TABLES.iter().map(|s| s.to_string()).collect::<Vec<_>>()).await?;
-    out.push(CheckResult::new("p1.s3.spain_gone", "Spain-specific tables dropped (P1-S3-06)", spain_left.is_empty(), format!("remaining: {spain_left:?}")));
+    let spain_left = catalog::existing(
+        client,
+        schema,
+        &spain::SPAIN_TABLES
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    out.push(CheckResult::new(
+        "p1.s3.spain_gone",
+        "Spain-specific tables dropped (P1-S3-06)",
+        spain_left.is_empty(),
+        format!("remaining: {spain_left:?}"),
+    ));
 
     if snapshot_exists(client).await? {
         let kept = client
@@ -97,8 +189,20 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
             )
             .await
             .map_err(CleanupError::db("compare with the inventory"))?;
-        let lost: Vec<String> = kept.iter().map(|r| format!("{} ({})", r.get::<_, String>(0), r.get::<_, String>(1))).collect();
-        out.push(CheckResult::new("p1.unintended_drops", "no table outside the cleanup lists disappeared (generic liq* intact)", lost.is_empty(), if lost.is_empty() { "none".into() } else { format!("missing: {}", lost.join(", ")) }));
+        let lost: Vec<String> = kept
+            .iter()
+            .map(|r| format!("{} ({})", r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
+        out.push(CheckResult::new(
+            "p1.unintended_drops",
+            "no table outside the cleanup lists disappeared (generic liq* intact)",
+            lost.is_empty(),
+            if lost.is_empty() {
+                "none".into()
+            } else {
+                format!("missing: {}", lost.join(", "))
+            },
+        ));
 
         let unrecorded = client
             .query(
@@ -112,9 +216,22 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
             .await
             .map_err(CleanupError::db("look for unrecorded drops"))?;
         let unrecorded: Vec<String> = unrecorded.iter().map(|r| r.get(0)).collect();
-        out.push(CheckResult::new("p1.rollback_recorded", "every dropped table has rollback DDL recorded (P1-S1-03)", unrecorded.is_empty(), if unrecorded.is_empty() { "all recorded".into() } else { format!("unrecorded: {unrecorded:?}") }));
+        out.push(CheckResult::new(
+            "p1.rollback_recorded",
+            "every dropped table has rollback DDL recorded (P1-S1-03)",
+            unrecorded.is_empty(),
+            if unrecorded.is_empty() {
+                "all recorded".into()
+            } else {
+                format!("unrecorded: {unrecorded:?}")
+            },
+        ));
 
-        let protected: Vec<String> = config.protected_tables.iter().map(|p| p.rsplit('.').next().unwrap_or(p).to_string()).collect();
+        let protected: Vec<String> = config
+            .protected_tables
+            .iter()
+            .map(|p| p.rsplit('.').next().unwrap_or(p).to_string())
+            .collect();
         let changed = client
             .query(
                 "SELECT s.table_name FROM audit_inventory.table_snapshot s
@@ -129,29 +246,81 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
             .await
             .map_err(CleanupError::db("check the published tables"))?;
         let changed: Vec<String> = changed.iter().map(|r| r.get(0)).collect();
-        out.push(CheckResult::new("p1.protected_untouched", "tables the sync publishes are unchanged", changed.is_empty(), format!("{} protected; changed or missing: {changed:?}", protected.len())));
+        out.push(CheckResult::new(
+            "p1.protected_untouched",
+            "tables the sync publishes are unchanged",
+            changed.is_empty(),
+            format!(
+                "{} protected; changed or missing: {changed:?}",
+                protected.len()
+            ),
+        ));
     } else {
-        out.push(CheckResult::new("p1.inventory", "pre-cleanup inventory taken (P1-S1-01)", false, "audit_inventory.table_snapshot does not exist"));
+        out.push(CheckResult::new(
+            "p1.inventory",
+            "pre-cleanup inventory taken (P1-S1-01)",
+            false,
+            "audit_inventory.table_snapshot does not exist",
+        ));
     }
 
-    let total = scalar(client, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", &[&schema]).await?;
-    out.push(CheckResult::new("p1.dod.table_count", "schema holds <= 1,500 tables", total <= 1500, format!("{total} tables")));
+    let total = scalar(
+        client,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = $1",
+        &[&schema],
+    )
+    .await?;
+    out.push(CheckResult::new(
+        "p1.dod.table_count",
+        "schema holds <= 1,500 tables",
+        total <= 1500,
+        format!("{total} tables"),
+    ));
 
     let before = state::load_metrics(client, Phase::One, "before").await?;
     let after = state::load_metrics(client, Phase::One, "after").await?;
-    out.push(CheckResult::new("p1.dod.metrics", "before/after metrics recorded (P1-S1-04, P1-S4-02)", before.is_some() && after.is_some(), format!("before: {}, after: {}", before.is_some(), after.is_some())));
+    out.push(CheckResult::new(
+        "p1.dod.metrics",
+        "before/after metrics recorded (P1-S1-04, P1-S4-02)",
+        before.is_some() && after.is_some(),
+        format!("before: {}, after: {}", before.is_some(), after.is_some()),
+    ));
     Ok(out)
 }
 
 async fn functional_test(client: &Client, schema: &str, table: &str, key: &str) -> Result<bool> {
     let t = qualified(schema, table);
     let k = quote_ident(key);
-    client.batch_execute("BEGIN").await.map_err(CleanupError::db("begin"))?;
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(CleanupError::db("begin"))?;
     let result = async {
-        let id: i64 = client.query_one(&format!("SELECT coalesce(min(proceso_id), 0) - 1 FROM {t}"), &[]).await.map_err(CleanupError::db("pick a test id"))?.get(0);
-        let ins = client.execute(&format!("INSERT INTO {t} (proceso_id, {k}) VALUES ($1, 1)"), &[&id]).await.map_err(CleanupError::db("insert"))?;
-        let sel = scalar(client, &format!("SELECT count(*) FROM {t} WHERE proceso_id = $1"), &[&id]).await?;
-        let del = client.execute(&format!("DELETE FROM {t} WHERE proceso_id = $1"), &[&id]).await.map_err(CleanupError::db("delete"))?;
+        let id: i64 = client
+            .query_one(
+                &format!("SELECT coalesce(min(proceso_id), 0) - 1 FROM {t}"),
+                &[],
+            )
+            .await
+            .map_err(CleanupError::db("pick a test id"))?
+            .get(0);
+        let ins = client
+            .execute(
+                &format!("INSERT INTO {t} (proceso_id, {k}) VALUES ($1, 1)"),
+                &[&id],
+            )
+            .await
+            .map_err(CleanupError::db("insert"))?;
+        let sel = scalar(
+            client,
+            &format!("SELECT count(*) FROM {t} WHERE proceso_id = $1"),
+            &[&id],
+        )
+        .await?;
+        let del = client
+            .execute(&format!("DELETE FROM {t} WHERE proceso_id = $1"), &[&id])
+            .await
+            .map_err(CleanupError::db("delete"))?;
         Ok::<bool, CleanupError>(ins == 1 && sel == 1 && del == 1)
     }
     .await;
@@ -161,7 +330,12 @@ async fn functional_test(client: &Client, schema: &str, table: &str, key: &str) 
 
 async fn no_data_loss(client: &Client, schema: &str) -> Result<CheckResult> {
     if !state::exists(client).await? || !snapshot_exists(client).await? {
-        return Ok(CheckResult::new("p1.dod.no_data_loss", "rows of every transient table are in the consolidated tables", false, "no inventory or ledger"));
+        return Ok(CheckResult::new(
+            "p1.dod.no_data_loss",
+            "rows of every transient table are in the consolidated tables",
+            false,
+            "no inventory or ledger",
+        ));
     }
     let mut problems = Vec::new();
     let mut details = Vec::new();
@@ -171,9 +345,15 @@ async fn no_data_loss(client: &Client, schema: &str) -> Result<CheckResult> {
         let ledger = scalar(client, "SELECT coalesce(sum(source_rows), 0)::bigint FROM supra_sync_cleanup.migrated WHERE phase = '1' AND family = $1 AND dropped_at IS NOT NULL", &[&f.name]).await?;
         let still_there: i64 = {
             let tables = catalog::tables_matching(client, schema, f.regex).await?;
-            catalog::count_many(client, schema, &tables).await?.values().sum()
+            catalog::count_many(client, schema, &tables)
+                .await?
+                .values()
+                .sum()
         };
-        let cons = if catalog::relation_kind(client, schema, f.name).await?.is_some() {
+        let cons = if catalog::relation_kind(client, schema, f.name)
+            .await?
+            .is_some()
+        {
             scalar(
                 client,
                 &format!(
@@ -201,7 +381,12 @@ async fn no_data_loss(client: &Client, schema: &str) -> Result<CheckResult> {
         }
         details.push(format!("{}: {before} rows before = {ledger} migrated+dropped + {still_there} still in instances; {cons} in {}", f.name, f.name));
     }
-    Ok(CheckResult::new("p1.dod.no_data_loss", "row totals preserved exactly (inventory = migrated + remaining)", problems.is_empty(), details.join("; ")))
+    Ok(CheckResult::new(
+        "p1.dod.no_data_loss",
+        "row totals preserved exactly (inventory = migrated + remaining)",
+        problems.is_empty(),
+        details.join("; "),
+    ))
 }
 
 async fn tarea_check(client: &Client, schema: &str) -> Result<CheckResult> {
@@ -219,9 +404,32 @@ async fn tarea_check(client: &Client, schema: &str) -> Result<CheckResult> {
         .map_err(CleanupError::db("read the tarea default"))?
         .map(|r| r.get(0));
     let Some(default) = default else {
-        return Ok(CheckResult::new(id, desc, true, "tarea.tredroptablastemporales does not exist in this database"));
+        return Ok(CheckResult::new(
+            id,
+            desc,
+            true,
+            "tarea.tredroptablastemporales does not exist in this database",
+        ));
     };
-    let zeros = scalar(client, &format!("SELECT count(*) FROM {} WHERE {} = 0", qualified(schema, tarea::TABLE), quote_ident(tarea::COLUMN)), &[]).await?;
-    let ok = default.as_deref().map(|d| d.trim_matches(|c| c == '(' || c == ')').starts_with('1')).unwrap_or(false) && zeros == 0;
-    Ok(CheckResult::new(id, desc, ok, format!("default {default:?}, {zeros} rows with 0")))
+    let zeros = scalar(
+        client,
+        &format!(
+            "SELECT count(*) FROM {} WHERE {} = 0",
+            qualified(schema, tarea::TABLE),
+            quote_ident(tarea::COLUMN)
+        ),
+        &[],
+    )
+    .await?;
+    let ok = default
+        .as_deref()
+        .map(|d| d.trim_matches(|c| c == '(' || c == ')').starts_with('1'))
+        .unwrap_or(false)
+        && zeros == 0;
+    Ok(CheckResult::new(
+        id,
+        desc,
+        ok,
+        format!("default {default:?}, {zeros} rows with 0"),
+    ))
 }

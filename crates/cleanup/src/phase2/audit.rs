@@ -32,7 +32,9 @@ pub(crate) fn trigger_sql(schema: &str) -> String {
 pub(crate) async fn create(ctx: &Ctx<'_>, from: chrono::NaiveDate) -> Result<Value> {
     let schema = ctx.schema();
     ctx.guard("audit_log")?;
-    let existed = catalog::relation_kind(ctx.client, schema, "audit_log").await?.is_some();
+    let existed = catalog::relation_kind(ctx.client, schema, "audit_log")
+        .await?
+        .is_some();
     let sql = format!("{}\n{}", audit_log_sql(schema), trigger_sql(schema));
     let record = RollbackRecord {
         step: "p2.audit_log".into(),
@@ -49,7 +51,10 @@ pub(crate) async fn create(ctx: &Ctx<'_>, from: chrono::NaiveDate) -> Result<Val
     };
     let (sql_ref, rec_ref) = (&sql, &record);
     let created: Vec<String> = ddl::in_tx(ctx, "create audit_log", || async move {
-        ctx.client.batch_execute(sql_ref).await.map_err(CleanupError::db("create audit_log and fn_audit_trigger"))?;
+        ctx.client
+            .batch_execute(sql_ref)
+            .await
+            .map_err(CleanupError::db("create audit_log and fn_audit_trigger"))?;
         if !existed {
             state::record_rollback(ctx.client, ctx.phase, std::slice::from_ref(rec_ref)).await?;
         }
@@ -60,12 +65,19 @@ pub(crate) async fn create(ctx: &Ctx<'_>, from: chrono::NaiveDate) -> Result<Val
 }
 
 /// Creates the missing monthly partitions from `from` to 24 months past the current month.
-pub(crate) async fn ensure_partitions(client: &Client, schema: &str, from: chrono::NaiveDate) -> Result<Vec<String>> {
+pub(crate) async fn ensure_partitions(
+    client: &Client,
+    schema: &str,
+    from: chrono::NaiveDate,
+) -> Result<Vec<String>> {
     let now = chrono::Utc::now().date_naive();
     let from = from.min(now);
     let months = months_between(from, now) + MONTHS_AHEAD;
     let rows = client
-        .query("SELECT supra_sync_cleanup.audit_log_ensure_partitions($1, $2, $3)", &[&schema, &from, &months])
+        .query(
+            "SELECT supra_sync_cleanup.audit_log_ensure_partitions($1, $2, $3)",
+            &[&schema, &from, &months],
+        )
         .await
         .map_err(CleanupError::db("create audit_log partitions"))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -77,11 +89,18 @@ fn months_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
 }
 
 /// The monitor's pass: keeps partitions ahead, reports how many months are covered.
-pub(crate) async fn maintain_partitions(client: &Client, config: &CleanupConfig) -> Result<(Option<i32>, Vec<String>)> {
-    if catalog::relation_kind(client, &config.schema, "audit_log").await?.is_none() {
+pub(crate) async fn maintain_partitions(
+    client: &Client,
+    config: &CleanupConfig,
+) -> Result<(Option<i32>, Vec<String>)> {
+    if catalog::relation_kind(client, &config.schema, "audit_log")
+        .await?
+        .is_none()
+    {
         return Ok((None, Vec::new()));
     }
-    let created = ensure_partitions(client, &config.schema, chrono::Utc::now().date_naive()).await?;
+    let created =
+        ensure_partitions(client, &config.schema, chrono::Utc::now().date_naive()).await?;
     let ahead: i32 = client
         .query_one(
             r"SELECT coalesce(max((regexp_match(c.relname, '^audit_log_(\d{4})_(\d{2})$'))[1]::int * 12
