@@ -5,3 +5,4 @@ mod bad;
 mod fixture;
 mod kill;
 mod phase1;
+mod full_size;
