@@ -345,6 +345,16 @@ impl EntityMapping {
         Ok(ops)
     }
 
+    /// The values of the primary SUPRA row only, in [`EntityMapping::supra_columns`] order —
+    /// the fast path for bulk loads (COPY) that do not need per-row column names.
+    pub fn forward_values(
+        &self,
+        row: &Row,
+        ctx: &ResolvedContext,
+    ) -> Result<Vec<Value>, EvalError> {
+        Ok(self.evaluate(row, ctx)?.primary)
+    }
+
     /// Legacy DELETE → SUPRA operations, per the entity's delete policy. With `Delete`, the
     /// `[[also]]` rows are deleted before the primary row (foreign keys point at it).
     pub fn forward_delete(

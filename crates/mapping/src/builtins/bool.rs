@@ -27,11 +27,12 @@ pub fn legacy_bool(v: &Value) -> Value {
         Value::Numeric(d) => Value::Bool(!d.is_zero()),
         other => {
             let text = as_text(other).unwrap_or_default();
-            let flag = text.trim().to_ascii_uppercase();
-            Value::Bool(matches!(
-                flag.as_str(),
-                "S" | "Y" | "X" | "1" | "T" | "SI" | "YES" | "TRUE"
-            ))
+            let flag = text.trim();
+            Value::Bool(
+                ["S", "Y", "X", "1", "T", "SI", "YES", "TRUE"]
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(flag)),
+            )
         }
     }
 }

@@ -100,6 +100,7 @@ fn parse_text_datetime(s: &str) -> Option<Value> {
 
 fn normalize(v: &Value) -> Result<Option<Value>, String> {
     Ok(match v {
+        Value::Timestamp(t) => Some(Value::Timestamp(*t)),
         Value::Null | Value::Unchanged => None,
         Value::Date(_) | Value::Timestamp(_) | Value::Timestamptz(_) => Some(v.clone()),
         Value::Text(s) if s.trim().is_empty() => None,

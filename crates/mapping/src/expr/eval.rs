@@ -178,14 +178,15 @@ fn call<'a>(func: Func, args: &'a [Node], env: &Env<'a>) -> R<'a> {
         Func::Lower => Ok(text::change_case(arg(0)?, false)),
         Func::Upper => Ok(text::change_case(arg(0)?, true)),
         Func::Concat | Func::ConcatWs => {
-            let (sep, rest) = if func == Func::ConcatWs {
-                let s = arg(0)?;
-                match text::as_text(&s) {
+            let sep_value;
+            let (sep, rest): (Cow<'_, str>, &[Node]) = if func == Func::ConcatWs {
+                sep_value = arg(0)?;
+                match text::as_text(&sep_value) {
                     None => return Ok(Cow::Borrowed(&NULL)),
-                    Some(t) => (t.into_owned(), &args[1..]),
+                    Some(t) => (Cow::Owned(t.into_owned()), &args[1..]),
                 }
             } else {
-                (String::new(), args)
+                (Cow::Borrowed(""), args)
             };
             let mut out = String::new();
             let mut first = true;
