@@ -102,7 +102,7 @@ fn normalize(v: &Value) -> Result<Option<Value>, String> {
     Ok(match v {
         Value::Timestamp(t) => Some(Value::Timestamp(*t)),
         Value::Null | Value::Unchanged => None,
-        Value::Date(_) | Value::Timestamp(_) | Value::Timestamptz(_) => Some(v.clone()),
+        Value::Date(_) | Value::Timestamptz(_) => Some(v.clone()),
         Value::Text(s) if s.trim().is_empty() => None,
         other => {
             let text = as_text(other).unwrap_or_default();
