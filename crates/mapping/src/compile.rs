@@ -579,6 +579,19 @@ fn compile_call(
     }
 }
 
+/// True when the node reads a joined row (source > 0).
+pub(crate) fn reads_joined(n: &Node) -> bool {
+    let mut found = false;
+    visit(n, &mut |x| {
+        if let Node::Col { src, .. } = x
+            && *src != 0
+        {
+            found = true;
+        }
+    });
+    found
+}
+
 /// Visits `n` and every node below it.
 pub(crate) fn visit<'a>(n: &'a Node, f: &mut dyn FnMut(&'a Node)) {
     f(n);

@@ -187,6 +187,85 @@ impl EntityMapping {
         needs
     }
 
+    /// For each join, the fetched row matching the join condition (and its binding).
+    fn joined_rows<'r>(
+        &self,
+        row: &Row,
+        map: &[usize],
+        ctx: &'r ResolvedContext,
+    ) -> Vec<Option<JoinedRow<'r>>> {
+        self.joins
+            .iter()
+            .enumerate()
+            .map(|(i, j)| {
+                let candidates = ctx.secondary.get(&j.table)?;
+                let found = candidates.iter().find(|r| {
+                    j.on.iter()
+                        .all(|(jc, slot)| match (r.get(jc), value_at(row, map, *slot)) {
+                            (Some(a), Some(b)) => same(a, b),
+                            _ => false,
+                        })
+                })?;
+                Some((
+                    found,
+                    j.binder.bind(&self.slots.names[i + 1], &found.schema),
+                ))
+            })
+            .collect()
+    }
+
+    /// The references whose keys come from joined rows (e.g. `ref('persona', c.cnttprsid)`
+    /// in factura.toml), evaluated with the joined rows already fetched into `ctx.secondary`.
+    /// `forward_needs` cannot know them before the fetch: call this after fetching the
+    /// secondary needs, resolve them, then call `forward`. (Skipping it is safe: `forward`
+    /// then reports `MissingReference` for exactly the key it lacks.)
+    pub fn joined_refs(&self, row: &Row, ctx: &ResolvedContext) -> Vec<RefNeed> {
+        let map = self.bind_primary(row);
+        let join_maps = self.joined_rows(row, &map, ctx);
+        let mut rows = vec![Some(Bound {
+            row,
+            map: &map,
+            names: &self.slots.names[0],
+        })];
+        for (i, jm) in join_maps.iter().enumerate() {
+            rows.push(jm.as_ref().map(|(r, m)| Bound {
+                row: r,
+                map: m,
+                names: &self.slots.names[i + 1],
+            }));
+        }
+        let env = Env {
+            rows: &rows,
+            ctx,
+            supra_id: Uuid::nil(),
+            legacy_key: None,
+        };
+        let mut out = Vec::new();
+        for (entity, args) in &self.refs {
+            if !args.iter().any(crate::compile::reads_joined) {
+                continue;
+            }
+            let Ok(vals) = args
+                .iter()
+                .map(|a| eval(a, &env))
+                .collect::<Result<Vec<_>, _>>()
+            else {
+                continue;
+            };
+            let refs: Vec<&Value> = vals.iter().map(|v| v.as_ref()).collect();
+            if let Some(legacy_key) = key_text(&refs) {
+                let need = RefNeed {
+                    entity: entity.clone(),
+                    legacy_key,
+                };
+                if !out.contains(&need) {
+                    out.push(need);
+                }
+            }
+        }
+        out
+    }
+
     pub(crate) fn evaluate(
         &self,
         row: &Row,
@@ -198,25 +277,7 @@ impl EntityMapping {
             message: format!("the legacy key of {} is NULL or missing", self.legacy_table),
         })?;
         let supra_id = self.own_supra_id(&key, ctx);
-        let join_maps: Vec<Option<JoinedRow<'_>>> = self
-            .joins
-            .iter()
-            .enumerate()
-            .map(|(i, j)| {
-                let candidates = ctx.secondary.get(&j.table)?;
-                let found = candidates.iter().find(|r| {
-                    j.on.iter()
-                        .all(|(jc, slot)| match (r.get(jc), value_at(row, &map, *slot)) {
-                            (Some(a), Some(b)) => same(a, b),
-                            _ => false,
-                        })
-                })?;
-                Some((
-                    found,
-                    j.binder.bind(&self.slots.names[i + 1], &found.schema),
-                ))
-            })
-            .collect();
+        let join_maps = self.joined_rows(row, &map, ctx);
         let mut rows: Vec<Option<Bound<'_>>> = Vec::with_capacity(1 + self.joins.len());
         rows.push(Some(Bound {
             row,

@@ -505,6 +505,24 @@ fn factura_and_linfactura_money_and_parent_reference() {
     ] {
         c.add_mapping(e, k, Uuid::from_u128(n));
     }
+    let joined_contract = contrato(5001, num(42), num(9), "A");
+    let mut probe = ctx();
+    probe.secondary.insert(
+        TableName::new("cf_quere_pro", "contrato"),
+        vec![joined_contract],
+    );
+    let later: Vec<(String, String)> = f
+        .joined_refs(&fr, &probe)
+        .into_iter()
+        .map(|n| (n.entity, n.legacy_key))
+        .collect();
+    assert_eq!(
+        later,
+        vec![
+            ("persona".to_string(), "42".to_string()),
+            ("ptoserv".to_string(), "9".to_string())
+        ]
+    );
     c.secondary.insert(
         TableName::new("cf_quere_pro", "contrato"),
         vec![contrato(5001, num(42), num(9), "A")],
