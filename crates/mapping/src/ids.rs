@@ -9,7 +9,8 @@
 
 use uuid::Uuid;
 
-/// The supra-sync UUID namespace (a v5 UUID of the DNS name `supra-sync.cea-queretaro.mx`).
+/// The supra-sync UUID namespace: a fixed, arbitrary UUID. Never change it — every minted
+/// SUPRA id depends on it.
 pub const NAMESPACE: Uuid = Uuid::from_u128(0x8f0e_2c3a_51b4_5d7e_9a61_0c2d_4e8f_b713);
 
 /// The SUPRA id for legacy row `legacy_key` of `entity` when none is mapped yet.

@@ -69,7 +69,7 @@ mod set;
 mod spec;
 mod validate;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, CatalogColumn, CatalogTable};
 pub use compile::Ty;
 pub use context::{
     EvalError, FetchNeed, Needs, RefNeed, ResolvedContext, ReverseRefNeed, Role, Route, TargetOp,
