@@ -38,12 +38,19 @@ enum Command {
     /// Development helpers: seed a legacy fixture, migrate a SUPRA database.
     #[command(subcommand)]
     Dev(commands::dev::DevCommand),
+    /// Check and explain the mapping files.
+    #[command(subcommand)]
+    Mappings(commands::mappings::MappingsCommand),
+    /// Legacy cleanup phases: inventory, plan, apply, verify, rollback, status, monitor.
+    Cleanup(commands::cleanup::CleanupArgs),
 }
 
 /// Runs one parsed command.
 async fn dispatch(global: &GlobalOptions, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Dev(cmd) => commands::dev::run(global, cmd).await,
+        Command::Mappings(cmd) => commands::mappings::run(global, cmd).await,
+        Command::Cleanup(args) => commands::cleanup::run(global, args).await,
     }
 }
 

@@ -98,6 +98,29 @@ impl Side {
 impl GlobalOptions {
     /// The connection settings of one side, with the password from the environment applied.
     pub fn db(&self, side: Side) -> anyhow::Result<DbConfig> {
+        let conninfo = self.raw_conninfo(side)?;
+        let config = DbConfig::parse(side.label(), conninfo)?;
+        Ok(match password(side)? {
+            Some(p) => config.with_password(&p),
+            None => config,
+        })
+    }
+
+    /// The connection string of one side, with the password from the environment added, for
+    /// libraries that take a string (keeps every other setting, socket hosts included).
+    /// Holds the password: never log it.
+    pub fn conninfo(&self, side: Side) -> anyhow::Result<String> {
+        let conninfo = self.raw_conninfo(side)?;
+        // Validates it the same way as `db`, with the same message.
+        DbConfig::parse(side.label(), conninfo)?;
+        Ok(match password(side)? {
+            Some(p) => with_password(conninfo, &p),
+            None => conninfo.to_string(),
+        })
+    }
+
+    /// The connection string as given, or an error naming the flag and variable to set.
+    fn raw_conninfo(&self, side: Side) -> anyhow::Result<&str> {
         let (conninfo, flag) = match side {
             Side::Legacy => (&self.legacy, "--legacy"),
             Side::Supra => (&self.supra, "--supra"),
@@ -109,11 +132,7 @@ impl GlobalOptions {
                 side.env_prefix()
             );
         };
-        let config = DbConfig::parse(side.label(), conninfo)?;
-        Ok(match password(side)? {
-            Some(p) => config.with_password(&p),
-            None => config,
-        })
+        Ok(conninfo)
     }
 
     /// Connects to one side, retrying for at most `--connect-timeout`; proves the database
@@ -151,6 +170,28 @@ fn password(side: Side) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Adds `password` to a libpq key/value string or a `postgres://` URL; a later setting wins
+/// in both forms.
+fn with_password(conninfo: &str, password: &str) -> String {
+    let trimmed = conninfo.trim();
+    if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+        let encoded: String = password
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let separator = if trimmed.contains('?') { '&' } else { '?' };
+        format!("{trimmed}{separator}password={encoded}")
+    } else {
+        let quoted = password.replace('\\', "\\\\").replace('\'', "\\'");
+        format!("{trimmed} password='{quoted}'")
+    }
+}
+
 /// Parses `500ms`, `30s`, `2m` or a bare number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -182,5 +223,20 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("3h").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn passwords_are_added_to_both_connection_string_forms() {
+        let tricky = "p@ss w'o\\rd/?&";
+        for conninfo in [
+            "host=db port=5433 user=sync dbname=cf password=old",
+            "postgres://sync@db:5433/cf",
+            "postgresql://sync:old@db:5433/cf?application_name=x",
+        ] {
+            let text = with_password(conninfo, tricky);
+            let config: tokio_postgres::Config = text.parse().expect(&text);
+            assert_eq!(config.get_password(), Some(tricky.as_bytes()), "{text}");
+            assert_eq!(config.get_dbname(), Some("cf"), "{text}");
+        }
     }
 }

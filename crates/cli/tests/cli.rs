@@ -105,6 +105,236 @@ async fn dev_migrate_creates_the_supra_and_sync_tables_and_is_idempotent() -> Te
     Ok(())
 }
 
+/// Seeds a fresh legacy database with `accounts` contracts and a handful of
+/// table-per-process tables, and returns it with the command's stdout.
+async fn seeded_legacy(
+    prefix: &str,
+    accounts: &str,
+) -> Result<(TestDatabase, String), Box<dyn std::error::Error>> {
+    let db = legacy().fresh_database(prefix).await?;
+    let out = supra_sync(
+        &[
+            "--legacy",
+            &db.connection_string,
+            "dev",
+            "seed",
+            "--accounts",
+            accounts,
+            "--seed",
+            "7",
+            "--tmp-deuda",
+            "5",
+            "--aux-varscreditored",
+            "3",
+            "--tmpbb",
+            "2",
+            "--nonempty-transient",
+            "2",
+        ],
+        &[],
+    )
+    .await;
+    assert_exit(&out, 0);
+    Ok((db, stdout(&out)))
+}
+
+#[tokio::test]
+async fn dev_seed_creates_and_fills_cf_quere_pro_and_reports_counts() -> TestResult {
+    let (db, report) = seeded_legacy("cli_seed", "50").await?;
+    let client = db.connect().await?;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.map(|r| r.get::<_, i64>(0)) }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM cf_quere_pro.contrato").await?,
+        50
+    );
+    let persons = count("SELECT count(*) FROM cf_quere_pro.persona").await?;
+    assert!(persons > 0 && persons <= 50, "{persons} persons");
+    let families = count(
+        r"SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'
+             AND tablename ~ '^(tmp_deuda|aux_varscreditored|tmpbb)_[0-9]+$'",
+    )
+    .await?;
+    assert_eq!(families, 10);
+    let tables = count("SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'").await?;
+    assert_eq!(tables as u64, supra_sync_fixture::BASE_TABLE_COUNT + 10);
+
+    // The report lists each table with the rows the database holds.
+    let contrato_line = report
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("contrato"));
+    assert_eq!(
+        contrato_line.map(|l| l.split_whitespace().nth(1)),
+        Some(Some("50")),
+        "{report}"
+    );
+    let persona_line = report
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("persona"));
+    assert_eq!(
+        persona_line.and_then(|l| l.split_whitespace().nth(1)),
+        Some(persons.to_string().as_str()),
+        "{report}"
+    );
+    assert!(
+        report.contains("families: 5 tmp_deuda_*, 3 aux_varscreditored_*, 2 tmpbb_* (2 non-empty)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{tables} tables in cf_quere_pro in ")),
+        "{report}"
+    );
+
+    // A second seed refuses to overwrite, and says how to.
+    let again = supra_sync(
+        &[
+            "--legacy",
+            &db.connection_string,
+            "dev",
+            "seed",
+            "--accounts",
+            "5",
+        ],
+        &[],
+    )
+    .await;
+    assert_exit(&again, 2);
+    assert!(
+        stderr(&again).contains("cf_quere_pro already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        stderr(&again).contains("hint: pass --reset"),
+        "{}",
+        stderr(&again)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn mappings_check_passes_on_the_shipped_mappings() {
+    let dir = shipped_mappings();
+    let out = supra_sync(
+        &[
+            "--mappings",
+            dir.to_str().expect("utf-8 path"),
+            "mappings",
+            "check",
+        ],
+        &[],
+    )
+    .await;
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
+
+    let out = supra_sync(
+        &["mappings", "explain", "persona"],
+        &[("SUPRA_SYNC_MAPPINGS", dir.to_str().expect("utf-8 path"))],
+    )
+    .await;
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("entity persona"), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn mappings_check_names_file_line_and_field_of_each_problem() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("persona.toml");
+    std::fs::write(
+        &file,
+        "entity = \"persona\"\n\n[legacy]\ntable = \"cf_quere_pro.persona\"\nkey = [\"prsid\"]\n\n\
+         [supra]\ntable = \"public.persons\"\ntenant = \"cea-queretaro\"\n\n\
+         [forward]\nname = \"trim(prsnombre\"\nrfc = \"no_such_function(prsnif)\"\n",
+    )?;
+    let out = supra_sync(
+        &[
+            "--mappings",
+            dir.path().to_str().expect("utf-8 path"),
+            "mappings",
+            "check",
+        ],
+        &[],
+    )
+    .await;
+    assert_exit(&out, 1);
+    let report = stdout(&out);
+    let file = file.display();
+    assert!(
+        report.contains(&format!("{file}:12: [forward.name] ")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "{file}:13: [forward.rfc] unknown function `no_such_function`"
+        )),
+        "{report}"
+    );
+    assert!(report.contains("2 problems found"), "{report}");
+
+    let out = supra_sync(
+        &[
+            "--mappings",
+            dir.path().to_str().expect("utf-8 path"),
+            "mappings",
+            "explain",
+            "persona",
+        ],
+        &[],
+    )
+    .await;
+    assert_exit(&out, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn mappings_check_db_matches_a_migrated_supra_and_a_seeded_legacy() -> TestResult {
+    let (seeded, _) = seeded_legacy("cli_mapdb", "10").await?;
+    let supra_db = migrated_supra("cli_mapdb").await?;
+    let dir = shipped_mappings();
+    let dir = dir.to_str().expect("utf-8 path");
+    let check = |legacy: String| {
+        let supra = supra_db.connection_string.clone();
+        async move {
+            supra_sync(
+                &[
+                    "--mappings",
+                    dir,
+                    "--legacy",
+                    &legacy,
+                    "--supra",
+                    &supra,
+                    "mappings",
+                    "check",
+                    "--db",
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let out = check(seeded.connection_string.clone()).await;
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("ok: the mappings match both catalogs"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Against a legacy database without cf_quere_pro every mapped table is reported missing.
+    let empty = legacy().fresh_database("cli_mapdb_empty").await?;
+    let out = check(empty.connection_string.clone()).await;
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("cf_quere_pro.persona"),
+        "{}",
+        stdout(&out)
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn wrong_arguments_exit_2_with_clap_usage() {
     let out = supra_sync(&["dev", "no-such-command"], &[]).await;
@@ -115,6 +345,18 @@ async fn wrong_arguments_exit_2_with_clap_usage() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
+
+    let out = supra_sync(&["mappings", "check", "--no-such-flag"], &[]).await;
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("unexpected argument '--no-such-flag'"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = supra_sync(&["dev", "seed"], &[]).await;
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--accounts <N>"), "{}", stderr(&out));
 
     let out = supra_sync(&["--log-format", "xml", "dev", "migrate"], &[]).await;
     assert_exit(&out, 2);
@@ -184,4 +426,112 @@ async fn an_unreachable_database_gives_a_clear_error_within_the_connect_timeout(
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// A cleanup configuration for tests: fast retries, no pg_dump timing, no VACUUM FULL.
+fn cleanup_config(dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let path = dir.join("cleanup.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "archive_dir = {:?}\nmeasure_schema_dump = false\nvacuum_full_catalog = false\n\
+             lock_timeout_ms = 500\nlock_attempts = 3\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\n\
+             drops_per_second = 5000\ndrop_batch_size = 50\n",
+            dir.join("archive").display().to_string()
+        ),
+    )?;
+    Ok(path)
+}
+
+#[tokio::test]
+async fn cleanup_phase_1_plans_refuses_without_confirmation_then_applies_and_verifies() -> TestResult
+{
+    let (db, _) = seeded_legacy("cli_cleanup", "20").await?;
+    let dir = tempfile::tempdir()?;
+    let config = cleanup_config(dir.path())?;
+    let mappings = shipped_mappings();
+    let base = [
+        "--legacy",
+        db.connection_string.as_str(),
+        "--mappings",
+        mappings.to_str().expect("utf-8 path"),
+        "cleanup",
+        "--cleanup-config",
+        config.to_str().expect("utf-8 path"),
+    ];
+    let cleanup = |args: &'static [&'static str]| {
+        let mut all: Vec<&str> = base.to_vec();
+        all.extend_from_slice(args);
+        async move { supra_sync(&all, &[]).await }
+    };
+    let client = db.connect().await?;
+    let families = || async {
+        client
+            .query_one(
+                r"SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'
+                     AND tablename ~ '^(tmp_deuda|aux_varscreditored|tmpbb)_[0-9]+$'",
+                &[],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0))
+    };
+
+    let out = cleanup(&["inventory"]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("total (cf_quere_pro)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = cleanup(&["plan", "1"]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("cleanup plan for phase 1"),
+        "{}",
+        stdout(&out)
+    );
+
+    // No terminal, no --yes: nothing happens.
+    let out = cleanup(&["apply", "1"]).await;
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("refusing to apply phase 1 without confirmation"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint: "), "{}", stderr(&out));
+    assert_eq!(families().await?, 10);
+
+    let out = cleanup(&["apply", "1", "--yes"]).await;
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(families().await?, 0, "{}\n{}", stdout(&out), stderr(&out));
+    // The tables the sync reads are untouched.
+    let persons: i64 = client
+        .query_one("SELECT count(*) FROM cf_quere_pro.persona", &[])
+        .await?
+        .get(0);
+    assert!(persons > 0);
+
+    let out = cleanup(&["status"]).await;
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("phase 1"), "{}", stdout(&out));
+
+    let out = cleanup(&["verify", "1"]).await;
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    assert!(stdout(&out).contains("phase 1: "), "{}", stdout(&out));
+
+    let out = cleanup(&["plan", "7"]).await;
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("phases are 1, 2 and final"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
 }

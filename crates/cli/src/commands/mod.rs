@@ -1,4 +1,6 @@
 //! One module per command group. Each exposes a clap `Subcommand` enum and an async `run`
 //! that returns the process exit code (runtime errors go up as `anyhow::Error`).
 
+pub mod cleanup;
 pub mod dev;
+pub mod mappings;
