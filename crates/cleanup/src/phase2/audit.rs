@@ -101,6 +101,11 @@ pub(crate) async fn maintain_partitions(
     }
     let created =
         ensure_partitions(client, &config.schema, chrono::Utc::now().date_naive()).await?;
+    Ok((Some(months_ahead(client, &config.schema).await?), created))
+}
+
+/// Months covered by `audit_log` partitions from the current month on.
+pub(crate) async fn months_ahead(client: &Client, schema: &str) -> Result<i32> {
     let ahead: i32 = client
         .query_one(
             r"SELECT coalesce(max((regexp_match(c.relname, '^audit_log_(\d{4})_(\d{2})$'))[1]::int * 12
@@ -109,10 +114,10 @@ pub(crate) async fn maintain_partitions(
                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
               WHERE n.nspname = $1 AND p.relname = 'audit_log'",
-            &[&config.schema],
+            &[&schema],
         )
         .await
         .map_err(CleanupError::db("measure audit_log partitions"))?
         .get(0);
-    Ok((Some(ahead), created))
+    Ok(ahead)
 }

@@ -30,7 +30,13 @@ pub(crate) struct Tier {
 }
 
 fn base_name(ctx: &Ctx<'_>, his: &str) -> String {
-    if let Some((_, b)) = ctx.config.history.base_overrides.iter().find(|(h, _)| h == his) {
+    if let Some((_, b)) = ctx
+        .config
+        .history
+        .base_overrides
+        .iter()
+        .find(|(h, _)| h == his)
+    {
         return b.clone();
     }
     if his == "hisdirec" {
@@ -49,24 +55,47 @@ pub(crate) async fn tiers(ctx: &Ctx<'_>) -> Result<Vec<Tier>> {
     let mut out = Vec::new();
     for t in &his {
         let cols = shapes.get(t).cloned().unwrap_or_default();
-        let hora = cols.iter().find(|(n, ty)| n.ends_with("hsthora") && ty.starts_with("timestamp")).map(|c| c.0.clone());
-        let usu = cols.iter().find(|(n, _)| n.ends_with("hstusu")).map(|c| c.0.clone());
+        let hora = cols
+            .iter()
+            .find(|(n, ty)| n.ends_with("hsthora") && ty.starts_with("timestamp"))
+            .map(|c| c.0.clone());
+        let usu = cols
+            .iter()
+            .find(|(n, _)| n.ends_with("hstusu"))
+            .map(|c| c.0.clone());
         let rows = counts.get(t).copied().unwrap_or(0);
         let mut rows_per_month = 0.0;
         if let (Some(hcol), true) = (&hora, rows > 0) {
             let n: i64 = ctx
                 .client
-                .query_one(&format!("SELECT count(*) FROM {} WHERE {} >= now() - interval '12 months'", qualified(schema, t), quote_ident(hcol)), &[])
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM {} WHERE {} >= now() - interval '12 months'",
+                        qualified(schema, t),
+                        quote_ident(hcol)
+                    ),
+                    &[],
+                )
                 .await
                 .map_err(CleanupError::db(format!("measure the change rate of {t}")))?
                 .get(0);
             rows_per_month = n as f64 / 12.0;
         }
         let base = base_name(ctx, t);
-        let base_exists = catalog::relation_kind(ctx.client, schema, &base).await?.as_deref() == Some("r");
-        let base_key = if base_exists { catalog::primary_key(ctx.client, schema, &base).await? } else { Vec::new() };
+        let base_exists = catalog::relation_kind(ctx.client, schema, &base)
+            .await?
+            .as_deref()
+            == Some("r");
+        let base_key = if base_exists {
+            catalog::primary_key(ctx.client, schema, &base).await?
+        } else {
+            Vec::new()
+        };
         let (tier, reason) = if h.keep.contains(t) {
-            (2, "high-value history kept as a dedicated table".to_string())
+            (
+                2,
+                "high-value history kept as a dedicated table".to_string(),
+            )
         } else if ctx.config.is_protected(t) {
             (2, "published by the sync".into())
         } else if !base_exists {
@@ -74,17 +103,39 @@ pub(crate) async fn tiers(ctx: &Ctx<'_>) -> Result<Vec<Tier>> {
         } else if base_key.is_empty() {
             (2, format!("base table {base} has no primary key"))
         } else if ctx.config.is_protected(&base) {
-            (2, format!("base table {base} is published by the sync (no trigger may be added)"))
+            (
+                2,
+                format!("base table {base} is published by the sync (no trigger may be added)"),
+            )
         } else if !base_key.iter().all(|k| cols.iter().any(|(n, _)| n == k)) {
-            (2, format!("{t} does not carry the key {base_key:?} of {base}"))
+            (
+                2,
+                format!("{t} does not carry the key {base_key:?} of {base}"),
+            )
         } else if rows > h.tier1_max_rows {
             (2, format!("{rows} rows > {}", h.tier1_max_rows))
         } else if rows_per_month > h.tier1_max_rows_per_month {
-            (2, format!("{rows_per_month:.0} rows/month > {}", h.tier1_max_rows_per_month))
+            (
+                2,
+                format!(
+                    "{rows_per_month:.0} rows/month > {}",
+                    h.tier1_max_rows_per_month
+                ),
+            )
         } else {
             (1, "low volume: migrate to audit_log".into())
         };
-        out.push(Tier { table: t.clone(), base: base_exists.then_some(base), base_key, rows, rows_per_month, hora, usu, tier, reason });
+        out.push(Tier {
+            table: t.clone(),
+            base: base_exists.then_some(base),
+            base_key,
+            rows,
+            rows_per_month,
+            hora,
+            usu,
+            tier,
+            reason,
+        });
     }
     Ok(out)
 }
@@ -94,7 +145,13 @@ pub(crate) fn selected(ctx: &Ctx<'_>, tiers: &[Tier]) -> Vec<Tier> {
     tiers
         .iter()
         .filter(|t| t.tier == 1)
-        .filter(|t| ctx.config.history.only.as_ref().is_none_or(|only| only.contains(&t.table)))
+        .filter(|t| {
+            ctx.config
+                .history
+                .only
+                .as_ref()
+                .is_none_or(|only| only.contains(&t.table))
+        })
         .cloned()
         .collect()
 }
@@ -104,21 +161,53 @@ pub(crate) async fn report(ctx: &Ctx<'_>) -> Result<Value> {
     let tiers = tiers(ctx).await?;
     let mut csv = String::from("table,base,rows,rows_per_month,tier,reason\n");
     for t in &tiers {
-        csv.push_str(&format!("{},{},{},{:.2},{},\"{}\"\n", t.table, t.base.clone().unwrap_or_default(), t.rows, t.rows_per_month, t.tier, t.reason.replace('"', "'")));
+        csv.push_str(&format!(
+            "{},{},{},{:.2},{},\"{}\"\n",
+            t.table,
+            t.base.clone().unwrap_or_default(),
+            t.rows,
+            t.rows_per_month,
+            t.tier,
+            t.reason.replace('"', "'")
+        ));
     }
-    let path = ctx.config.archive_dir.join("phase2").join("history_tiers.csv");
+    let path = ctx
+        .config
+        .archive_dir
+        .join("phase2")
+        .join("history_tiers.csv");
     files::write_durable(&path, csv.as_bytes())?;
     let tier1 = tiers.iter().filter(|t| t.tier == 1).count();
-    Ok(json!({ "file": path.display().to_string(), "tables": tiers.len(), "tier1": tier1, "tier2": tiers.len() - tier1, "tiers": tiers }))
+    Ok(
+        json!({ "file": path.display().to_string(), "tables": tiers.len(), "tier1": tier1, "tier2": tiers.len() - tier1, "tiers": tiers }),
+    )
 }
 
 /// `INSERT INTO audit_log … SELECT` from `source`, a query returning one column `h` of the
 /// history table's row type.
 pub(crate) fn backfill_sql(schema: &str, t: &Tier, source: &str) -> String {
     let base = t.base.clone().unwrap_or_default();
-    let key = t.base_key.iter().map(|k| format!("coalesce(to_jsonb(s.h) ->> {}, '')", quote_literal(k))).collect::<Vec<_>>().join(" || '|' || ");
-    let at = t.hora.as_ref().map(|h| format!("coalesce((s.h).{}::timestamptz, now())", quote_ident(h))).unwrap_or_else(|| "now()".into());
-    let user = t.usu.as_ref().map(|u| format!("coalesce(nullif((s.h).{}::text, ''), 'backfill')", quote_ident(u))).unwrap_or_else(|| "'backfill'".into());
+    let key = t
+        .base_key
+        .iter()
+        .map(|k| format!("coalesce(to_jsonb(s.h) ->> {}, '')", quote_literal(k)))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let at = t
+        .hora
+        .as_ref()
+        .map(|h| format!("coalesce((s.h).{}::timestamptz, now())", quote_ident(h)))
+        .unwrap_or_else(|| "now()".into());
+    let user = t
+        .usu
+        .as_ref()
+        .map(|u| {
+            format!(
+                "coalesce(nullif((s.h).{}::text, ''), 'backfill')",
+                quote_ident(u)
+            )
+        })
+        .unwrap_or_else(|| "'backfill'".into());
     format!(
         "INSERT INTO {}.audit_log (al_table_name, al_record_key, al_operation, al_old_data, al_user_id, al_changed_at)
          SELECT {}, {key}, 'U', to_jsonb(s.h), {user}, {at} FROM ({source}) AS s",
@@ -200,7 +289,12 @@ pub(crate) async fn backfill(ctx: &Ctx<'_>, t: &Tier) -> Result<Value> {
 /// `CREATE TRIGGER` statement of a base table.
 pub(crate) fn trigger_sql(schema: &str, t: &Tier) -> String {
     let base = t.base.clone().unwrap_or_default();
-    let args = t.base_key.iter().map(|k| quote_literal(k)).collect::<Vec<_>>().join(", ");
+    let args = t
+        .base_key
+        .iter()
+        .map(|k| quote_literal(k))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION {}.fn_audit_trigger({args})",
         quote_ident(&format!("trg_audit_{base}")),
@@ -228,17 +322,28 @@ pub(crate) async fn trigger(ctx: &Ctx<'_>, t: &Tier) -> Result<Value> {
         step: format!("p2.hist.{}.trigger", t.table),
         object_name: format!("trigger:{name}"),
         kind: "sql".into(),
-        ddl: format!("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(&name), qualified(schema, &base)),
+        ddl: format!(
+            "DROP TRIGGER IF EXISTS {} ON {}",
+            quote_ident(&name),
+            qualified(schema, &base)
+        ),
         restore_sql: None,
         archive: None,
         file: None,
     };
     let sql = trigger_sql(schema, t);
-    let (sql_ref, rec_ref) = (&sql, &record);
-    ddl::in_tx(ctx, &format!("attach the audit trigger to {base}"), || async move {
-        state::record_rollback(ctx.client, ctx.phase, std::slice::from_ref(rec_ref)).await?;
-        ctx.client.batch_execute(sql_ref).await.map_err(CleanupError::db(format!("create trigger on {base}")))
-    })
+    let (sql_ref, rec_ref, base) = (&sql, &record, &base);
+    ddl::in_tx(
+        ctx,
+        &format!("attach the audit trigger to {base}"),
+        || async move {
+            state::record_rollback(ctx.client, ctx.phase, std::slice::from_ref(rec_ref)).await?;
+            ctx.client
+                .batch_execute(sql_ref)
+                .await
+                .map_err(CleanupError::db(format!("create trigger on {base}")))
+        },
+    )
     .await?;
     Ok(json!({ "trigger": name, "created": true }))
 }
@@ -257,7 +362,11 @@ pub(crate) async fn view_select(ctx: &Ctx<'_>, t: &Tier) -> Result<String> {
 
 /// Step `p2.hist.<t>.view`.
 pub(crate) async fn view(ctx: &Ctx<'_>, t: &Tier) -> Result<Value> {
-    if catalog::relation_kind(ctx.client, ctx.schema(), &t.table).await?.as_deref() == Some("v") {
+    if catalog::relation_kind(ctx.client, ctx.schema(), &t.table)
+        .await?
+        .as_deref()
+        == Some("v")
+    {
         return Ok(json!({ "view": t.table, "swapped": true }));
     }
     let select = view_select(ctx, t).await?;
@@ -269,7 +378,14 @@ pub(crate) async fn retire(ctx: &Ctx<'_>, t: &Tier) -> Result<Value> {
     let step = format!("p2.hist.{}.drop", t.table);
     views::observed(ctx, &format!("p2.hist.{}.view", t.table), &step).await?;
     let catch_up = backfill_sql(ctx.schema(), t, &catch_up_source(ctx.schema(), &t.table));
-    let v = views::swap(ctx, &step, &t.table, Some(&catch_up), json!({ "history": true })).await?;
+    let v = views::swap(
+        ctx,
+        &step,
+        &t.table,
+        Some(&catch_up),
+        json!({ "history": true }),
+    )
+    .await?;
     ctx.client
         .execute("UPDATE supra_sync_cleanup.migrated SET dropped_at = now() WHERE phase = '2' AND source_table = $1", &[&t.table])
         .await
@@ -286,9 +402,20 @@ pub(crate) fn recorded(state: &Value) -> Vec<Tier> {
             out.push(Tier {
                 table: s("table").unwrap_or_default(),
                 base: s("base"),
-                base_key: v.get("base_key").and_then(|k| k.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default(),
+                base_key: v
+                    .get("base_key")
+                    .and_then(|k| k.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 rows: v.get("rows").and_then(|x| x.as_i64()).unwrap_or(0),
-                rows_per_month: v.get("rows_per_month").and_then(|x| x.as_f64()).unwrap_or(0.0),
+                rows_per_month: v
+                    .get("rows_per_month")
+                    .and_then(|x| x.as_f64())
+                    .unwrap_or(0.0),
                 hora: s("hora"),
                 usu: s("usu"),
                 tier: v.get("tier").and_then(|x| x.as_u64()).unwrap_or(2) as u8,
@@ -306,5 +433,8 @@ pub(crate) async fn ledger(ctx: &Ctx<'_>) -> Result<BTreeMap<String, (i64, i64)>
         .query("SELECT source_table, source_rows, migrated_rows FROM supra_sync_cleanup.migrated WHERE phase = '2' AND family = 'history'", &[])
         .await
         .map_err(CleanupError::db("read the ledger"))?;
-    Ok(rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect())
 }

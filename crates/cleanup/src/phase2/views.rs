@@ -26,17 +26,30 @@ pub(crate) fn compat_name(table: &str) -> String {
 
 /// `"col" type, …` — a column definition list for `jsonb_to_record`.
 pub(crate) fn record_def(columns: &[(String, String)]) -> String {
-    columns.iter().map(|(n, t)| format!("{} {t}", quote_ident(n))).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(|(n, t)| format!("{} {t}", quote_ident(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Column names and types of a relation compared by `format_type` (typmod included) and by
 /// `pg_typeof` on one row: the mismatches.
-pub(crate) async fn type_mismatches(client: &Client, schema: &str, table: &str, view: &str) -> Result<Vec<String>> {
+pub(crate) async fn type_mismatches(
+    client: &Client,
+    schema: &str,
+    table: &str,
+    view: &str,
+) -> Result<Vec<String>> {
     let t = catalog::columns(client, schema, table).await?;
     let v = catalog::columns(client, schema, view).await?;
     let mut out = Vec::new();
     if t.len() != v.len() {
-        out.push(format!("{table} has {} columns, {view} has {}", t.len(), v.len()));
+        out.push(format!(
+            "{table} has {} columns, {view} has {}",
+            t.len(),
+            v.len()
+        ));
     }
     for ((tn, tt), (vn, vt)) in t.iter().zip(v.iter()) {
         if tn != vn || tt != vt {
@@ -44,10 +57,20 @@ pub(crate) async fn type_mismatches(client: &Client, schema: &str, table: &str, 
         }
     }
     if out.is_empty() && !t.is_empty() {
-        let exprs = t.iter().map(|(n, _)| format!("pg_typeof(x.{})::text", quote_ident(n))).collect::<Vec<_>>().join(" || ',' || ");
+        let exprs = t
+            .iter()
+            .map(|(n, _)| format!("pg_typeof(x.{})::text", quote_ident(n)))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
         let q = |rel: &str| format!("SELECT {exprs} FROM {} x LIMIT 1", qualified(schema, rel));
-        let a = client.query_opt(&q(table), &[]).await.map_err(CleanupError::db("pg_typeof of the table"))?;
-        let b = client.query_opt(&q(view), &[]).await.map_err(CleanupError::db("pg_typeof of the view"))?;
+        let a = client
+            .query_opt(&q(table), &[])
+            .await
+            .map_err(CleanupError::db("pg_typeof of the table"))?;
+        let b = client
+            .query_opt(&q(view), &[])
+            .await
+            .map_err(CleanupError::db("pg_typeof of the view"))?;
         if let (Some(a), Some(b)) = (a, b) {
             let (a, b): (String, String) = (a.get(0), b.get(0));
             if a != b {
@@ -60,7 +83,12 @@ pub(crate) async fn type_mismatches(client: &Client, schema: &str, table: &str, 
 
 /// Rows of `table` the view does not return, and rows the view returns in excess
 /// (multisets of the rows' text).
-pub(crate) async fn parity(client: &Client, schema: &str, table: &str, view: &str) -> Result<(i64, i64)> {
+pub(crate) async fn parity(
+    client: &Client,
+    schema: &str,
+    table: &str,
+    view: &str,
+) -> Result<(i64, i64)> {
     let sql = format!(
         "WITH a AS (SELECT x::text AS t, count(*) AS n FROM {} x GROUP BY 1),
               b AS (SELECT v::text AS t, count(*) AS n FROM {} v GROUP BY 1)
@@ -70,16 +98,27 @@ pub(crate) async fn parity(client: &Client, schema: &str, table: &str, view: &st
         qualified(schema, table),
         qualified(schema, view)
     );
-    let row = client.query_one(&sql, &[]).await.map_err(CleanupError::db(format!("compare {table} with {view}")))?;
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(CleanupError::db(format!("compare {table} with {view}")))?;
     Ok((row.get(0), row.get(1)))
 }
 
 /// Creates the compatibility view and checks it returns exactly the table, in one
 /// transaction (a failed check leaves no view behind).
-pub(crate) async fn create_checked(ctx: &Ctx<'_>, step: &str, table: &str, select: &str) -> Result<Value> {
+pub(crate) async fn create_checked(
+    ctx: &Ctx<'_>,
+    step: &str,
+    table: &str,
+    select: &str,
+) -> Result<Value> {
     let schema = ctx.schema();
     let view = compat_name(table);
-    let sql = format!("CREATE OR REPLACE VIEW {} AS {select}", qualified(schema, &view));
+    let sql = format!(
+        "CREATE OR REPLACE VIEW {} AS {select}",
+        qualified(schema, &view)
+    );
     let (sql_ref, view_ref) = (&sql, &view);
     ddl::in_tx(ctx, &format!("create view {schema}.{view}"), || async move {
         ctx.client.batch_execute(sql_ref).await.map_err(CleanupError::db(format!("create view {view_ref}")))?;
@@ -106,23 +145,39 @@ pub(crate) async fn create_checked(ctx: &Ctx<'_>, step: &str, table: &str, selec
 pub(crate) async fn observed(ctx: &Ctx<'_>, since_step: &str, step: &str) -> Result<()> {
     let rec = state::load(ctx.client, ctx.phase, since_step).await?;
     let Some(done) = rec.and_then(|r| r.finished_at) else {
-        return Err(crate::job::waiting(step, format!("{since_step} has not run")));
+        return Err(crate::job::waiting(
+            step,
+            format!("{since_step} has not run"),
+        ));
     };
     let period = chrono::Duration::from_std(ctx.config.observation_period()).unwrap_or_default();
     let until = done + period;
     if chrono::Utc::now() < until {
-        return Err(crate::job::waiting(step, format!("observation period until {}", until.to_rfc3339())));
+        return Err(crate::job::waiting(
+            step,
+            format!("observation period until {}", until.to_rfc3339()),
+        ));
     }
     Ok(())
 }
 
 /// Retires `table` behind its compatibility view: lock, optional catch-up statement, exact
 /// parity, rollback record, drop, rename — one transaction.
-pub(crate) async fn swap(ctx: &Ctx<'_>, step: &str, table: &str, catch_up: Option<&str>, extra_rollback: Value) -> Result<Value> {
+pub(crate) async fn swap(
+    ctx: &Ctx<'_>,
+    step: &str,
+    table: &str,
+    catch_up: Option<&str>,
+    extra_rollback: Value,
+) -> Result<Value> {
     let schema = ctx.schema();
     ctx.guard(table)?;
     let view = compat_name(table);
-    if catalog::relation_kind(ctx.client, schema, table).await?.as_deref() == Some("v") {
+    if catalog::relation_kind(ctx.client, schema, table)
+        .await?
+        .as_deref()
+        == Some("v")
+    {
         return Ok(json!({ "swapped": "already" }));
     }
     let deps: Vec<String> = catalog::dependents(ctx.client, schema, &[table.to_string()])
@@ -137,7 +192,9 @@ pub(crate) async fn swap(ctx: &Ctx<'_>, step: &str, table: &str, catch_up: Optio
             .hint("the view keeps serving reads; repoint or drop the dependent objects (seed 001 risk: FKs to tipo* tables), then run apply again")
             .into());
     }
-    let ddl_sql = catalog::ddl::table_ddl(ctx.client, schema, table, schema, false).await?.sql;
+    let ddl_sql = catalog::ddl::table_ddl(ctx.client, schema, table, schema, false)
+        .await?
+        .sql;
     let t = qualified(schema, table);
     let v = qualified(schema, &view);
     let (ddl_ref, t_ref, v_ref, view_ref) = (&ddl_sql, &t, &v, &view);
@@ -186,10 +243,10 @@ pub(crate) async fn unswap(ctx: &Ctx<'_>, r: &RollbackRecord) -> Result<String> 
     let view = compat_name(table);
     let kind = catalog::relation_kind(ctx.client, schema, table).await?;
     let (t, v) = (qualified(schema, table), qualified(schema, &view));
-    let (t_ref, v_ref) = (&t, &v);
+    let (t_ref, v_ref, kind, view) = (&t, &v, &kind, &view);
     ddl::in_tx(ctx, &format!("restore {schema}.{table}"), || async move {
         if kind.as_deref() == Some("v") {
-            ctx.client.batch_execute(&format!("ALTER VIEW {t_ref} RENAME TO {}", quote_ident(&view))).await.map_err(CleanupError::db("rename the view back"))?;
+            ctx.client.batch_execute(&format!("ALTER VIEW {t_ref} RENAME TO {}", quote_ident(view))).await.map_err(CleanupError::db("rename the view back"))?;
         }
         let mut rows = 0;
         if kind.as_deref() != Some("r") {

@@ -12,13 +12,26 @@ use crate::fixture::{self, count, quiet};
 #[tokio::test]
 #[ignore = "seed-size run (4,114 tables), several minutes"]
 async fn phase1_on_the_seed_counts() {
-    let db = supra_sync_testkit::legacy().fresh_database("full_size").await.unwrap();
+    let db = supra_sync_testkit::legacy()
+        .fresh_database("full_size")
+        .await
+        .unwrap();
     let client = db.connect().await.unwrap();
     let t = Instant::now();
     apply_legacy_schema(&client).await.unwrap();
-    let report = seed(&client, &FixtureConfig::with_accounts(1_000), |_, _| {}).await.unwrap();
-    eprintln!("fixture seeded in {:.1?}: {} rows", t.elapsed(), report.total_rows());
-    let tables = count(&client, "SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'").await;
+    let report = seed(&client, &FixtureConfig::with_accounts(1_000), |_, _| {})
+        .await
+        .unwrap();
+    eprintln!(
+        "fixture seeded in {:.1?}: {} rows",
+        t.elapsed(),
+        report.total_rows()
+    );
+    let tables = count(
+        &client,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'",
+    )
+    .await;
     assert_eq!(tables as u64, SEED_TABLE_COUNT);
     let transient_rows = count(
         &client,
@@ -32,11 +45,19 @@ async fn phase1_on_the_seed_counts() {
     config.lock_timeout_ms = 2_000;
     config.drops_per_second = std::num::NonZeroU32::new(200).unwrap();
     config.drop_batch_size = 100;
-    let cleanup = Cleanup::connect(&db.connection_string, config).await.unwrap();
+    let cleanup = Cleanup::connect(&db.connection_string, config)
+        .await
+        .unwrap();
 
     let t = Instant::now();
     let plan = cleanup.plan(Phase::One).await.unwrap();
-    eprintln!("plan 1: {:.1?}, {} steps, {} statements, {}", t.elapsed(), plan.steps.len(), plan.statement_count(), plan.freed());
+    eprintln!(
+        "plan 1: {:.1?}, {} steps, {} statements, {}",
+        t.elapsed(),
+        plan.steps.len(),
+        plan.statement_count(),
+        plan.freed()
+    );
     for b in plan.blockers() {
         eprintln!("blocker: {b}");
     }

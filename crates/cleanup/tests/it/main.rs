@@ -3,6 +3,8 @@
 
 mod bad;
 mod fixture;
+mod fixture2;
+mod full_size;
 mod kill;
 mod phase1;
-mod full_size;
+mod phase2;
