@@ -5,6 +5,9 @@
 --     fields as {"col": {"old": …, "new": …}}, compared on their JSONB text so that
 --     1.0 -> 1.00 or a JSON key change counts; al_old_data keeps the full old row so the
 --     backward-compatible his* views can show it;
+--   * a json/jsonb column going from JSON null to SQL NULL (or back) looks the same in
+--     to_jsonb(row); it is recorded as {"old": null, "new": null, "old_is_sql_null": …,
+--     "new_is_sql_null": …};
 --   * the user comes from app.current_user ('system' when unset), the session and the
 --     exploitation from app.current_sesid / app.current_expid when they are integers.
 CREATE OR REPLACE FUNCTION @schema@.fn_audit_trigger()
@@ -23,6 +26,9 @@ DECLARE
     v_exp   text;
     v_sesid bigint;
     v_expid integer;
+    v_col   text;
+    v_onull boolean;
+    v_nnull boolean;
 BEGIN
     IF TG_NARGS < 1 THEN
         RAISE EXCEPTION 'fn_audit_trigger on %.% needs the primary key column as argument', TG_TABLE_SCHEMA, TG_TABLE_NAME;
@@ -35,6 +41,18 @@ BEGIN
           INTO v_diff
           FROM jsonb_object_keys(v_new) AS k
          WHERE (v_old -> k)::text IS DISTINCT FROM (v_new -> k)::text;
+        FOR v_col IN
+            SELECT a.attname FROM pg_attribute a
+             WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)
+               AND (v_old -> a.attname::text) = 'null'::jsonb AND (v_new -> a.attname::text) = 'null'::jsonb
+        LOOP
+            EXECUTE format('SELECT ($1).%I IS NULL, ($2).%I IS NULL', v_col, v_col) INTO v_onull, v_nnull USING OLD, NEW;
+            IF v_onull <> v_nnull THEN
+                v_diff := coalesce(v_diff, '{}'::jsonb) || jsonb_build_object(v_col, jsonb_build_object(
+                    'old', NULL, 'new', NULL, 'old_is_sql_null', v_onull, 'new_is_sql_null', v_nnull));
+            END IF;
+        END LOOP;
         IF v_diff IS NULL THEN
             RETURN NULL;
         END IF;

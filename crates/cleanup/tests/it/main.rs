@@ -1,6 +1,7 @@
 //! Integration tests of the cleanup sidecar against real PostgreSQL 15 (testkit): one test
 //! binary, a fresh database per test, waits on state instead of sleeping.
 
+mod audit_trigger;
 mod bad;
 mod fixture;
 mod fixture2;
