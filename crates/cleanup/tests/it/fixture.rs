@@ -122,6 +122,10 @@ pub fn config(name: &str) -> CleanupConfig {
         drops_per_second: std::num::NonZeroU32::new(5000).unwrap(),
         drop_batch_size: 10,
         protected_tables: ["persona".to_string(), "cf_quere_pro.contrato".to_string()].into(),
+        history: supra_sync_cleanup::HistoryConfig {
+            tier1_max_rows: 10_000_000,
+            ..Default::default()
+        },
         ..CleanupConfig::default()
     }
 }
@@ -143,7 +147,13 @@ pub async fn dump(client: &tokio_postgres::Client, schema: &str) -> BTreeMap<Str
     let mut out = BTreeMap::new();
     for t in tables {
         let rows = client
-            .query(&format!("SELECT (to_jsonb(t) - 'created_at')::text FROM \"{schema}\".\"{t}\" t ORDER BY 1"), &[])
+            .query(
+                &format!(
+                    "SELECT (to_jsonb(t) - 'created_at' - 'al_id' - 'dv_id' - 'dv_created_at' - 'dv_updated_at')::text
+                       FROM \"{schema}\".\"{t}\" t ORDER BY 1"
+                ),
+                &[],
+            )
             .await
             .unwrap();
         out.insert(t, rows.iter().map(|r| r.get(0)).collect());

@@ -28,7 +28,6 @@ async fn child_apply() {
     let mut config = fixture::config("child");
     config.archive_dir = dir.into();
     config.drops_per_second = std::num::NonZeroU32::new(40).unwrap();
-    config.observation_period_secs = 0;
     let cleanup = Cleanup::connect(&conn, config).await.unwrap();
     let _ = cleanup.apply(phase, &quiet).await;
 }
@@ -151,5 +150,76 @@ async fn kill_9_during_apply_1_resumes_to_the_same_result() {
     assert!(
         status.steps.iter().any(|s| s.attempts > 1),
         "some step must have been resumed: {status}"
+    );
+}
+
+#[tokio::test]
+async fn kill_9_during_phase_2_backfill_resumes_to_the_same_result() {
+    const BIG: &str = "INSERT INTO cf_quere_pro.hisdirec
+        SELECT 1, 'calle ' || g, g * 0.1, NULL, DATE '2020-01-01' + g % 1000, g, g % 2 = 0, 'U',
+               TIMESTAMP '2020-01-01' + g * interval '1 minute'
+          FROM generate_series(1, 80000) g";
+    let reference = crate::fixture2::database("kill2_ref").await;
+    let victim = crate::fixture2::database("kill2_victim").await;
+    for db in [&reference, &victim] {
+        db.connect()
+            .await
+            .unwrap()
+            .batch_execute(BIG)
+            .await
+            .unwrap();
+    }
+    let expected = {
+        let c = Cleanup::connect(&reference.connection_string, fixture::config("kill2_ref"))
+            .await
+            .unwrap();
+        let _ = c.apply(Phase::Two, &quiet).await;
+        dump(&reference.connect().await.unwrap(), "cf_quere_pro").await
+    };
+    let client = victim.connect().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("supra-sync-cleanup-{}-kill2", std::process::id()));
+    let mut child = spawn_child(&victim.connection_string, &dir, "2");
+    wait_until("the backfill of hisdirec to run", Duration::from_secs(60), || async {
+        Ok(count(&client, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'supra-sync cleanup' AND state = 'active' AND query LIKE '%INSERT INTO \"cf_quere_pro\".audit_log%hisdirec%'").await > 0)
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_lock_free(&client).await;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM supra_sync_cleanup.migrated WHERE source_table = 'hisdirec'"
+        )
+        .await,
+        0,
+        "killed inside the backfill"
+    );
+
+    let mut config = fixture::config("kill2_victim");
+    config.archive_dir = dir;
+    let cleanup = Cleanup::connect(&victim.connection_string, config)
+        .await
+        .unwrap();
+    let _ = cleanup.apply(Phase::Two, &quiet).await;
+    assert_eq!(dump(&client, "cf_quere_pro").await, expected);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM cf_quere_pro.audit_log WHERE al_table_name = 'direccion'"
+        )
+        .await,
+        80_003
+    );
+    let checks = cleanup.verify(Phase::Two).await.unwrap();
+    assert!(
+        all_passed(&checks),
+        "{}",
+        checks
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
