@@ -95,6 +95,21 @@ pub struct Applier {
     pending_unpark: Vec<i64>,
     /// Extra statements (SQL, text parameters) for the next target transaction.
     staged: Vec<(String, Vec<Option<String>>)>,
+    /// Joined and child rows fetched for the current batch, by (table, filter).
+    prefetched: HashMap<FetchKey, Vec<Row>>,
+}
+
+/// A fetch of rows: table plus `column = value` filter (values as text).
+type FetchKey = (supra_sync_core::TableName, Vec<(String, Option<String>)>);
+
+fn fetch_key(f: &supra_sync_mapping::FetchNeed) -> FetchKey {
+    (
+        f.table.clone(),
+        f.key
+            .iter()
+            .map(|(c, v)| (c.clone(), v.to_text()))
+            .collect(),
+    )
 }
 
 impl Applier {
@@ -153,6 +168,7 @@ impl Applier {
             pending_progress: None,
             pending_unpark: Vec::new(),
             staged: Vec::new(),
+            prefetched: HashMap::new(),
         })
     }
 
@@ -435,6 +451,7 @@ impl Applier {
         plans: &mut Vec<Planned>,
     ) -> Result<(), EngineError> {
         let mut known: HashMap<(String, String), Uuid> = self.prefetch_identities(batch).await?;
+        self.prefetch_rows(batch).await?;
         for tx in batch {
             for change in &tx.changes {
                 let routes = self.mappings.routes_for(tx.side, &change.table);
@@ -447,6 +464,72 @@ impl Applier {
             }
         }
         Ok(())
+    }
+
+    /// One query per joined/child table for all the rows the batch's changes need.
+    async fn prefetch_rows(&mut self, batch: &[Transaction]) -> Result<(), EngineError> {
+        self.prefetched.clear();
+        if self.opts.source == Side::Supra {
+            return Ok(());
+        }
+        let mut wanted: HashMap<(supra_sync_core::TableName, Vec<String>), Vec<Vec<Value>>> =
+            HashMap::new();
+        let mut requested: Vec<FetchKey> = Vec::new();
+        for tx in batch {
+            for change in &tx.changes {
+                let Some(row) = change.new.as_ref() else {
+                    continue;
+                };
+                if row.values.contains(&Value::Unchanged) {
+                    continue;
+                }
+                for route in self.mappings.routes_for(tx.side, &change.table) {
+                    if route.role != Role::Primary {
+                        continue;
+                    }
+                    let Some(entity) = self.mappings.entity(&route.entity) else {
+                        continue;
+                    };
+                    let needs = entity.forward_needs(Role::Primary, row);
+                    for f in needs.secondary.iter().chain(&needs.children) {
+                        let cols: Vec<String> = f.key.iter().map(|(c, _)| c.clone()).collect();
+                        wanted
+                            .entry((f.table.clone(), cols))
+                            .or_default()
+                            .push(f.key.iter().map(|(_, v)| v.clone()).collect());
+                        requested.push(fetch_key(f));
+                    }
+                }
+            }
+        }
+        for ((table, cols), keys) in wanted {
+            let rows = self.source.fetch_many(&table, &cols, &keys).await?;
+            for row in rows {
+                let filter = cols
+                    .iter()
+                    .map(|c| (c.clone(), row.get(c).and_then(Value::to_text)))
+                    .collect();
+                self.prefetched
+                    .entry((table.clone(), filter))
+                    .or_default()
+                    .push(row);
+            }
+        }
+        for key in requested {
+            self.prefetched.entry(key).or_default();
+        }
+        Ok(())
+    }
+
+    /// Rows for a fetch need: from the batch prefetch, else one query.
+    async fn rows_for(
+        &mut self,
+        f: &supra_sync_mapping::FetchNeed,
+    ) -> Result<Vec<Row>, EngineError> {
+        match self.prefetched.get(&fetch_key(f)) {
+            Some(rows) => Ok(rows.clone()),
+            None => self.source.fetch(&f.table, &f.key).await,
+        }
     }
 
     /// One lookup for every primary key and reference the batch mentions.
@@ -655,19 +738,30 @@ impl Applier {
             }
         }
         for f in &needs.secondary {
-            let rows = self
-                .source
-                .fetch(&f.table, &f.key)
-                .await
-                .map_err(Outcome::Engine)?;
+            let rows = self.rows_for(f).await.map_err(Outcome::Engine)?;
             ctx.secondary.insert(f.table.clone(), rows);
         }
-        for f in &needs.children {
-            let rows = self
-                .source
-                .fetch(&f.table, &f.key)
+        // References read from joined rows (e.g. factura's person via its contrato) are only
+        // known once those rows are fetched.
+        let joined: Vec<(String, String)> = entity
+            .joined_refs(&row, &ctx)
+            .into_iter()
+            .map(|r| (r.entity, r.legacy_key))
+            .filter(|k| !known.contains_key(k))
+            .collect();
+        if !joined.is_empty() {
+            let found = book::supra_ids(self.bookkeeping(), &joined)
                 .await
                 .map_err(Outcome::Engine)?;
+            known.extend(found);
+        }
+        for r in entity.joined_refs(&row, &ctx) {
+            if let Some(id) = known.get(&(r.entity.clone(), r.legacy_key.clone())) {
+                ctx.add_mapping(&r.entity, &r.legacy_key, *id);
+            }
+        }
+        for f in &needs.children {
+            let rows = self.rows_for(f).await.map_err(Outcome::Engine)?;
             ctx.children
                 .entry(f.table.clone())
                 .or_default()

@@ -22,7 +22,9 @@ pub mod pipeline;
 pub mod publish;
 pub mod raw;
 pub mod reader;
+pub mod service;
 pub mod snapshot;
+pub mod verify;
 pub mod write;
 
 pub use apply::{Applier, ApplierOptions, BatchSummary};

@@ -121,6 +121,64 @@ impl RowReader {
         Ok(Self::to_rows(&schema, rows))
     }
 
+    /// Rows of `table` whose `columns` equal any of `keys` (one query for many keys).
+    pub async fn fetch_many(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        keys: &[Vec<Value>],
+    ) -> Result<Vec<Row>, EngineError> {
+        if keys.is_empty() || columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let schema = self.schema(table).await?;
+        let ty = |col: &str| {
+            schema
+                .columns
+                .iter()
+                .find(|c| c.name == col)
+                .map(|c| c.pg_type.sql_name())
+                .unwrap_or("text")
+        };
+        let list = columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let casts = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("u.k{}::{}", i + 1, ty(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let unnest = (1..=columns.len())
+            .map(|i| format!("${i}::text[]"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aliases = (1..=columns.len())
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
+            Self::select_list(&schema),
+            table.quoted()
+        );
+        let arrays: Vec<Vec<Option<String>>> = (0..columns.len())
+            .map(|i| keys.iter().map(|k| k[i].to_text()).collect())
+            .collect();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+            .iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self
+            .client
+            .query(&sql, &params)
+            .await
+            .map_err(|e| EngineError::sql(format!("reading rows of {table}"), e))?;
+        Ok(Self::to_rows(&schema, rows))
+    }
+
     /// The row of `table` with primary key `key` (values in key-column order).
     pub async fn fetch_by_key(
         &mut self,

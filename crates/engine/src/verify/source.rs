@@ -1,0 +1,188 @@
+//! Reading legacy rows for the verifier over a borrowed connection (inside the caller's
+//! snapshot transaction): keyset pages of an entity's table, and the joined / child rows a
+//! whole page needs in one query per table.
+//!
+//! Rows are read exactly as [`crate::reader::RowReader`] reads them (every column as text,
+//! parsed by its type), so the mapping sees the same values the applier saw.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use supra_sync_core::{Row, RowSchema, TableName, Value, quote_ident};
+use supra_sync_mapping::FetchNeed;
+use supra_sync_postgres::catalog::load_table;
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+use crate::EngineError;
+
+/// Reads legacy rows; caches table shapes.
+pub(super) struct LegacyReader<'a> {
+    client: &'a Client,
+    schemas: HashMap<TableName, Arc<RowSchema>>,
+}
+
+impl<'a> LegacyReader<'a> {
+    pub(super) fn new(client: &'a Client) -> LegacyReader<'a> {
+        LegacyReader {
+            client,
+            schemas: HashMap::new(),
+        }
+    }
+
+    async fn schema(&mut self, table: &TableName) -> Result<Arc<RowSchema>, EngineError> {
+        if let Some(s) = self.schemas.get(table) {
+            return Ok(s.clone());
+        }
+        let schema = load_table(self.client, table).await?.ok_or_else(|| {
+            EngineError::Definite(format!("verify: table {table} does not exist"))
+        })?;
+        self.schemas.insert(table.clone(), schema.clone());
+        Ok(schema)
+    }
+
+    fn select_list(schema: &RowSchema) -> String {
+        schema
+            .columns
+            .iter()
+            .map(|c| format!("{}::text", quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn to_rows(schema: &Arc<RowSchema>, rows: &[tokio_postgres::Row]) -> Vec<Row> {
+        rows.iter()
+            .map(|r| {
+                let values = schema
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match r.get::<_, Option<String>>(i) {
+                        None => Value::Null,
+                        Some(text) => {
+                            Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text))
+                        }
+                    })
+                    .collect();
+                Row::new(schema.clone(), values)
+            })
+            .collect()
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, EngineError> {
+        self.client
+            .query(sql, params)
+            .await
+            .map_err(|e| EngineError::sql(format!("verify: {sql}"), e))
+    }
+
+    /// Up to `limit` rows of `table` with key greater than `after`, in key order.
+    pub(super) async fn page(
+        &mut self,
+        table: &TableName,
+        after: Option<&[Value]>,
+        limit: i64,
+    ) -> Result<Vec<Row>, EngineError> {
+        let schema = self.schema(table).await?;
+        let keys: Vec<_> = schema.key_columns().collect();
+        if keys.is_empty() {
+            return Err(EngineError::Definite(format!(
+                "verify: table {table} has no primary key"
+            )));
+        }
+        let key_list = keys
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (condition, texts) = match after {
+            None => ("true".to_string(), Vec::new()),
+            Some(values) => {
+                let placeholders = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("${}::text::{}", i + 1, c.pg_type.sql_name()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let texts: Vec<Option<String>> = values.iter().map(Value::to_text).collect();
+                (format!("({key_list}) > ({placeholders})"), texts)
+            }
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {condition} ORDER BY {key_list} LIMIT {limit}",
+            Self::select_list(&schema),
+            table.quoted()
+        );
+        let params: Vec<&(dyn ToSql + Sync)> =
+            texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+        let rows = self.query(&sql, &params).await?;
+        Ok(Self::to_rows(&schema, &rows))
+    }
+
+    /// Every row any of `needs` asks for, by table (one query per table and column set).
+    pub(super) async fn fetch_many(
+        &mut self,
+        needs: impl Iterator<Item = &FetchNeed>,
+    ) -> Result<HashMap<TableName, Vec<Row>>, EngineError> {
+        let mut groups: HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>> =
+            HashMap::new();
+        for need in needs {
+            let columns: Vec<String> = need.key.iter().map(|(c, _)| c.clone()).collect();
+            let values: Vec<Option<String>> = need.key.iter().map(|(_, v)| v.to_text()).collect();
+            let group = groups.entry((need.table.clone(), columns)).or_default();
+            if !group.contains(&values) {
+                group.push(values);
+            }
+        }
+        let mut out: HashMap<TableName, Vec<Row>> = HashMap::new();
+        for ((table, columns), tuples) in groups {
+            let schema = self.schema(&table).await?;
+            let casts = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let ty = schema
+                        .columns
+                        .iter()
+                        .find(|d| &d.name == c)
+                        .map(|d| d.pg_type.sql_name())
+                        .unwrap_or("text");
+                    format!("u.v{}::{ty}", i + 1)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let unnest = (1..=columns.len())
+                .map(|i| format!("${i}::text[]"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let aliases = (1..=columns.len())
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let list = columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
+                Self::select_list(&schema),
+                table.quoted()
+            );
+            let texts: Vec<Vec<Option<String>>> = (0..columns.len())
+                .map(|i| tuples.iter().map(|t| t[i].clone()).collect())
+                .collect();
+            let params: Vec<&(dyn ToSql + Sync)> =
+                texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+            let rows = self.query(&sql, &params).await?;
+            out.entry(table)
+                .or_default()
+                .extend(Self::to_rows(&schema, &rows));
+        }
+        Ok(out)
+    }
+}
