@@ -6,6 +6,7 @@
 //! | a check found problems (`mappings check`) | 1         |
 //! | wrong arguments (clap)                    | 2         |
 //! | runtime error                             | 2         |
+//! | stdout closed early (`… | head`)          | 0         |
 //!
 //! A runtime error prints as one `error: …` line, then any `detail: …` and `hint: …` lines
 //! that the libraries put in their messages (PostgreSQL style, upper or lower case).
@@ -19,11 +20,19 @@ const RUNTIME_ERROR: u8 = 2;
 pub fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
+        // The reader went away (`| head`): nothing left to tell anyone.
+        Err(error) if crate::output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprint!("{}", render(&error));
+            report(&error);
             ExitCode::from(RUNTIME_ERROR)
         }
     }
+}
+
+/// Prints an error the standard way (`error: …`, `detail: …`, `hint: …`) on stderr, for
+/// commands that report a failure and still choose their own exit code.
+pub fn report(error: &anyhow::Error) {
+    eprint!("{}", render(error));
 }
 
 /// `error: <context>: <cause>` followed by the detail and hint lines of the whole chain.

@@ -13,6 +13,7 @@ mod commands;
 mod exit;
 mod logging;
 mod options;
+mod output;
 
 use std::process::ExitCode;
 

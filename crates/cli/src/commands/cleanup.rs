@@ -22,6 +22,7 @@ use supra_sync_cleanup::{Cleanup, CleanupConfig, CleanupError, Phase, Progress, 
 use supra_sync_mapping::MappingSet;
 
 use crate::options::{GlobalOptions, Side};
+use crate::output::{out, outln};
 
 /// `supra-sync cleanup [options] <command>`.
 #[derive(Args, Debug)]
@@ -105,7 +106,7 @@ pub async fn run(global: &GlobalOptions, args: CleanupArgs) -> anyhow::Result<Ex
         CleanupCommand::Status => print(cleanup.status().await?),
         CleanupCommand::Monitor => {
             let report = cleanup.monitor().await?;
-            print!("{report}");
+            out!("{report}")?;
             Ok(if report.alert {
                 ExitCode::FAILURE
             } else {
@@ -117,7 +118,7 @@ pub async fn run(global: &GlobalOptions, args: CleanupArgs) -> anyhow::Result<Ex
 
 /// Prints a report and succeeds.
 fn print(report: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
-    print!("{report}");
+    out!("{report}")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,8 +177,10 @@ fn read_config(path: &Path) -> anyhow::Result<CleanupConfig> {
 async fn apply(cleanup: &Cleanup, phase: Phase, yes: bool) -> anyhow::Result<ExitCode> {
     let plan = cleanup.plan(phase).await?;
     let pending: Vec<_> = plan.steps.iter().filter(|s| !s.done).collect();
-    if !pending.is_empty() {
-        let statements: usize = pending.iter().map(|s| s.statements.len()).sum();
+    let statements: usize = pending.iter().map(|s| s.statements.len()).sum();
+    let frees: i64 = pending.iter().map(|s| s.freed.tables).sum();
+    // Only steps that would change something need a yes; bookkeeping steps do not.
+    if statements > 0 || frees > 0 {
         let summary = format!(
             "phase {phase}: {} pending step(s), {statements} statement(s); frees {}{}",
             pending.len(),
@@ -196,7 +199,7 @@ async fn apply(cleanup: &Cleanup, phase: Phase, yes: bool) -> anyhow::Result<Exi
         Ok(report) => print(report),
         // The steps that could run did; the rest wait for the operator.
         Err(e @ CleanupError::Incomplete { .. }) => {
-            eprintln!("{e}");
+            crate::exit::report(&e.into());
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
@@ -207,10 +210,10 @@ async fn apply(cleanup: &Cleanup, phase: Phase, yes: bool) -> anyhow::Result<Exi
 async fn verify(cleanup: &Cleanup, phase: Phase) -> anyhow::Result<ExitCode> {
     let checks = cleanup.verify(phase).await?;
     for check in &checks {
-        println!("{check}");
+        outln!("{check}")?;
     }
     let failed = checks.iter().filter(|c| !c.passed).count();
-    println!("phase {phase}: {} check(s), {failed} failed", checks.len());
+    outln!("phase {phase}: {} check(s), {failed} failed", checks.len())?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -222,7 +225,7 @@ async fn verify(cleanup: &Cleanup, phase: Phase) -> anyhow::Result<ExitCode> {
 async fn rollback(cleanup: &Cleanup, phase: Phase, yes: bool) -> anyhow::Result<ExitCode> {
     confirm(
         &format!("phase {phase}: revert every step that apply recorded"),
-        "rollback",
+        "roll back",
         phase,
         yes,
     )?;
@@ -264,6 +267,6 @@ fn confirm(summary: &str, verb: &str, phase: Phase, yes: bool) -> anyhow::Result
         .context("cannot read the answer")?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
-        _ => bail!("{verb} of phase {phase} cancelled; nothing was changed"),
+        _ => bail!("cancelled; nothing was changed"),
     }
 }

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use supra_sync_fixture::{FixtureConfig, SeedReport};
 
 use crate::options::{GlobalOptions, Side};
+use crate::output::outln;
 
 /// Development helpers.
 #[derive(Subcommand, Debug)]
@@ -87,16 +88,16 @@ async fn seed(global: &GlobalOptions, args: SeedArgs) -> anyhow::Result<ExitCode
             );
         }
         supra_sync_fixture::reset_legacy_schema(&client).await?;
-        println!("dropped the existing {}", supra_sync_fixture::LEGACY_SCHEMA);
+        outln!("dropped the existing {}", supra_sync_fixture::LEGACY_SCHEMA)?;
     }
     let started = Instant::now();
     supra_sync_fixture::apply_legacy_schema(&client).await?;
-    println!(
+    outln!(
         "created {} in the {} in {:.1?}",
         supra_sync_fixture::LEGACY_SCHEMA,
         db.describe(),
         started.elapsed()
-    );
+    )?;
     let bar = seed_progress(config.family_tables());
     let mut total: u64 = 0;
     let mut per_table: std::collections::HashMap<String, u64> = Default::default();
@@ -114,7 +115,7 @@ async fn seed(global: &GlobalOptions, args: SeedArgs) -> anyhow::Result<ExitCode
     })
     .await;
     bar.finish_and_clear();
-    print_seed_report(&report?, started.elapsed());
+    print_seed_report(&report?, started.elapsed())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -137,7 +138,7 @@ fn seed_progress(family_tables: u64) -> ProgressBar {
 }
 
 /// Every table with its row count (by name), the families and the totals.
-fn print_seed_report(report: &SeedReport, elapsed: Duration) {
+fn print_seed_report(report: &SeedReport, elapsed: Duration) -> std::io::Result<()> {
     let width = report
         .tables
         .keys()
@@ -145,22 +146,22 @@ fn print_seed_report(report: &SeedReport, elapsed: Duration) {
         .max()
         .unwrap_or(5)
         .max(5);
-    println!("{:<width$} {:>12}", "table", "rows");
+    outln!("{:<width$} {:>12}", "table", "rows")?;
     for (table, rows) in &report.tables {
-        println!("{table:<width$} {rows:>12}");
+        outln!("{table:<width$} {rows:>12}")?;
     }
     for (table, rows) in &report.families.nonempty {
-        println!("{table:<width$} {rows:>12}");
+        outln!("{table:<width$} {rows:>12}")?;
     }
     let families = &report.families;
-    println!(
+    outln!(
         "families: {} tmp_deuda_*, {} aux_varscreditored_*, {} tmpbb_* ({} non-empty)",
         families.tmp_deuda,
         families.aux_varscreditored,
         families.tmpbb,
         families.nonempty.len()
-    );
-    println!(
+    )?;
+    outln!(
         "seeded {} accounts, {} persons, {} rows, {} tables in cf_quere_pro in {:.1}s ({} connection(s))",
         report.accounts,
         report.persons,
@@ -168,7 +169,7 @@ fn print_seed_report(report: &SeedReport, elapsed: Duration) {
         report.table_count,
         elapsed.as_secs_f64(),
         report.connections
-    );
+    )
 }
 
 /// `dev migrate`.
@@ -179,10 +180,10 @@ async fn migrate(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     supra_sync_postgres::migrate::migrate_supra(&db)
         .await
         .with_context(|| format!("cannot migrate the {}", db.describe()))?;
-    println!(
+    outln!(
         "migrated the {} in {:.1?}",
         db.describe(),
         started.elapsed()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

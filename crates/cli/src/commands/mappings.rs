@@ -13,6 +13,7 @@ use clap::Subcommand;
 use supra_sync_mapping::CheckOutcome;
 
 use crate::options::{GlobalOptions, Side};
+use crate::output::out;
 
 /// Mapping file commands.
 #[derive(Subcommand, Debug)]
@@ -42,14 +43,14 @@ pub async fn run(global: &GlobalOptions, command: MappingsCommand) -> anyhow::Re
         }
         MappingsCommand::Explain { entity } => supra_sync_mapping::explain_dir(dir, &entity),
     };
-    Ok(finish(outcome))
+    finish(outcome)
 }
 
 /// Prints the report and turns the outcome's status into the exit code.
-fn finish(outcome: CheckOutcome) -> ExitCode {
-    print!("{}", outcome.report);
-    match outcome.exit_code {
+fn finish(outcome: CheckOutcome) -> anyhow::Result<ExitCode> {
+    out!("{}", outcome.report)?;
+    Ok(match outcome.exit_code {
         0 => ExitCode::SUCCESS,
         code => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-    }
+    })
 }
