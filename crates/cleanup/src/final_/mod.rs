@@ -1,28 +1,400 @@
-//! Final cleanup (seed 004).
+//! Final cleanup (seed 004, tasks 122-129).
+//!
+//! ```text
+//!  pf.unused_report ─► pf.archive.<t> (approved only: CSV + DDL + SHA-256, restore test,
+//!  (read-only)          rollback record, DROP) ─► pf.index_report ─► pf.integrity_report
+//!                     ─► pf.constraint.<name> (NOT VALID, then VALIDATE) ─► pf.dictionary
+//!                        (Markdown data dictionary + Mermaid ERD)
+//! ```
 
 pub mod archive;
+mod constraints;
+mod dictionary;
+mod reports;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_postgres::Client;
 
+use crate::catalog::{self, qualified};
 use crate::check::CheckResult;
 use crate::config::CleanupConfig;
-use crate::error::{CleanupError, Result};
-use crate::job::Ctx;
-use crate::plan::Plan;
+use crate::error::{Blocked, CleanupError, Result};
+use crate::job::state::{self, RollbackRecord};
+use crate::job::{Ctx, ddl, files};
+use crate::phase::Phase;
+use crate::plan::{AffectedTable, Plan, PlannedStep};
 
+fn archive_dir(config: &CleanupConfig) -> std::path::PathBuf {
+    config.archive_dir.join("final").join("archive")
+}
+
+/// Step `pf.archive.<t>`: archive-then-remove of one approved table.
+async fn remove(ctx: &Ctx<'_>, table: &str) -> Result<Value> {
+    let schema = ctx.schema();
+    let step = format!("pf.archive.{table}");
+    ctx.guard(table)?;
+    if catalog::relation_kind(ctx.client, schema, table)
+        .await?
+        .as_deref()
+        != Some("r")
+    {
+        return Ok(json!({ "removed": false, "reason": "not a table (already removed?)" }));
+    }
+    let deps: Vec<String> = catalog::dependents(ctx.client, schema, &[table.to_string()])
+        .await?
+        .into_values()
+        .flatten()
+        .collect();
+    if !deps.is_empty() {
+        return Err(Blocked::new(&step, format!("{table} is referenced"))
+            .detail(deps.join("\n"))
+            .hint("it is not unused: withdraw the approval or drop the references first")
+            .into());
+    }
+    let src = qualified(schema, table);
+    let dir = archive_dir(ctx.config);
+    let (src_ref, dir_ref, step_ref) = (&src, &dir, &step);
+    ddl::in_tx(
+        ctx,
+        &format!("archive and remove {schema}.{table}"),
+        || async move {
+            ctx.client
+                .batch_execute(&format!("LOCK TABLE {src_ref} IN ACCESS EXCLUSIVE MODE"))
+                .await
+                .map_err(CleanupError::db(format!("lock {table}")))?;
+            let manifest =
+                archive::archive_table(ctx.client, schema, table, dir_ref, step_ref).await?;
+            let ddl_sql =
+                String::from_utf8_lossy(&files::read(std::path::Path::new(&manifest.ddl_file))?)
+                    .into_owned();
+            let record = RollbackRecord {
+                step: step_ref.clone(),
+                object_name: table.to_string(),
+                kind: "archived_table".into(),
+                ddl: ddl_sql,
+                restore_sql: None,
+                archive: Some(serde_json::to_value(&manifest).unwrap_or(Value::Null)),
+                file: Some(manifest.data_file.clone()),
+            };
+            state::record_rollback(ctx.client, ctx.phase, &[record]).await?;
+            ctx.client
+                .batch_execute(&format!("DROP TABLE {src_ref}"))
+                .await
+                .map_err(CleanupError::db(format!("drop {table}")))?;
+            Ok(json!({ "removed": true, "rows": manifest.rows, "archive": manifest }))
+        },
+    )
+    .await
+}
+
+/// Runs the final cleanup.
+pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<()> {
+    ctx.step("pf.unused_report", "reports", || {
+        reports::unused_report(ctx)
+    })
+    .await?;
+    for t in &ctx.config.final_cleanup.approved_for_removal {
+        ctx.step(&format!("pf.archive.{t}"), &format!("archive.{t}"), || {
+            remove(ctx, t)
+        })
+        .await?;
+    }
+    ctx.step("pf.index_report", "reports", || reports::index_report(ctx))
+        .await?;
+    ctx.step("pf.integrity_report", "reports", || {
+        reports::integrity_report(ctx)
+    })
+    .await?;
+    for c in &ctx.config.final_cleanup.constraints {
+        ctx.step(
+            &format!("pf.constraint.{}", c.name),
+            &format!("constraint.{}", c.name),
+            || constraints::apply(ctx, c),
+        )
+        .await?;
+    }
+    // Always regenerated: the documentation describes the latest state.
+    state::mark_running(ctx.client, ctx.phase, "pf.dictionary", "docs").await?;
+    let docs = dictionary::generate(ctx).await?;
+    state::mark(ctx.client, ctx.phase, "pf.dictionary", "done", &docs, None).await?;
+    Ok(())
+}
+
+/// The dry run.
 pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
+    let schema = ctx.schema();
+    let (unused, reset) = reports::unused_tables(ctx.client, ctx.config).await?;
+    let mut steps = vec![PlannedStep {
+        id: "pf.unused_report".into(),
+        title: format!(
+            "unused-table report (task_122, read-only): {} candidates, statistics since {}",
+            unused.len(),
+            reset.unwrap_or_else(|| "never reset".into())
+        ),
+        notes: unused
+            .iter()
+            .map(|u| format!("unused: {}", u.table))
+            .collect(),
+        ..Default::default()
+    }];
+    for t in &ctx.config.final_cleanup.approved_for_removal {
+        let mut s = PlannedStep {
+            id: format!("pf.archive.{t}"),
+            title: format!("archive then remove {t} (task_123)"),
+            ..Default::default()
+        };
+        if ctx.config.is_protected(t) {
+            s.blockers
+                .push(Blocked::new(&s.id, format!("{t} is published by the sync")));
+        }
+        match catalog::relation_kind(ctx.client, schema, t)
+            .await?
+            .as_deref()
+        {
+            Some("r") => {
+                let rows = catalog::count_rows(ctx.client, schema, t).await?;
+                s.affected.push(AffectedTable {
+                    table: t.clone(),
+                    rows,
+                    action: "archive (CSV + DDL + SHA-256), restore test, drop".into(),
+                });
+                s.dependents = catalog::dependents(ctx.client, schema, std::slice::from_ref(t))
+                    .await?
+                    .into_values()
+                    .flatten()
+                    .collect();
+                if !s.dependents.is_empty() {
+                    s.blockers.push(
+                        Blocked::new(&s.id, format!("{t} is referenced"))
+                            .detail(s.dependents.join("\n")),
+                    );
+                }
+                s.statements = vec![
+                    format!(
+                        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                        qualified(schema, t)
+                    ),
+                    format!(
+                        "COPY {} TO '{}/{t}.csv' (FORMAT csv, HEADER)",
+                        qualified(schema, t),
+                        archive_dir(ctx.config).display()
+                    ),
+                    format!(
+                        "CREATE TABLE {} (…); COPY … FROM '{t}.csv'; -- restore test, compared row for row",
+                        qualified(archive::SCRATCH_SCHEMA, t)
+                    ),
+                    format!("DROP TABLE {}", qualified(schema, t)),
+                ];
+                s.freed = catalog::footprint(ctx.client, schema, std::slice::from_ref(t)).await?;
+            }
+            _ => s
+                .notes
+                .push(format!("{t} is not a table of {schema}: nothing to do")),
+        }
+        steps.push(s);
+    }
+    steps.push(PlannedStep { id: "pf.index_report".into(), title: "index report: unused non-unique indexes, foreign-key-like columns without an index (task_124, read-only)".into(), ..Default::default() });
+    steps.push(PlannedStep { id: "pf.integrity_report".into(), title: "integrity report: orphans, duplicates, NULLs in required columns (task_125, reported, not fixed)".into(), ..Default::default() });
+    for c in &ctx.config.final_cleanup.constraints {
+        let mut s = PlannedStep {
+            id: format!("pf.constraint.{}", c.name),
+            title: format!(
+                "add {} on {} NOT VALID, then VALIDATE (task_126)",
+                c.name, c.table
+            ),
+            statements: vec![
+                constraints::add_sql(schema, c),
+                constraints::validate_sql(schema, c),
+            ],
+            ..Default::default()
+        };
+        if ctx.config.is_protected(&c.table) {
+            s.blockers.push(Blocked::new(
+                &s.id,
+                format!("{} is published by the sync", c.table),
+            ));
+        }
+        steps.push(s);
+    }
+    steps.push(PlannedStep {
+        id: "pf.dictionary".into(),
+        title: "data dictionary (Markdown) and ERD (Mermaid) of the result (task_128)".into(),
+        ..Default::default()
+    });
     Ok(Plan {
         phase: ctx.phase,
-        steps: Vec::new(),
+        steps,
     })
 }
-pub(crate) async fn apply(_ctx: &Ctx<'_>) -> Result<()> {
-    Err(CleanupError::invalid("final phase not implemented yet"))
+
+async fn step_file(client: &Client, step: &str, key: &str) -> Result<Option<String>> {
+    Ok(state::load(client, Phase::Final, step)
+        .await?
+        .filter(|r| r.status == "done")
+        .and_then(|r| r.state.get(key).and_then(|v| v.as_str()).map(String::from)))
 }
-pub(crate) async fn verify(_c: &Client, _cfg: &CleanupConfig) -> Result<Vec<CheckResult>> {
-    Ok(Vec::new())
+
+/// `verify final`.
+pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Vec<CheckResult>> {
+    let schema = config.schema.as_str();
+    let mut out = Vec::new();
+    for (id, step, what) in [
+        (
+            "pf.unused_report",
+            "pf.unused_report",
+            "unused-table report written (task_122)",
+        ),
+        (
+            "pf.index_report",
+            "pf.index_report",
+            "index report written (task_124)",
+        ),
+        (
+            "pf.integrity_report",
+            "pf.integrity_report",
+            "integrity report written (task_125)",
+        ),
+    ] {
+        let f = step_file(client, step, "file").await?;
+        let ok = f.as_ref().is_some_and(|p| std::path::Path::new(p).exists());
+        out.push(CheckResult::new(
+            id,
+            what,
+            ok,
+            f.unwrap_or_else(|| "not run".into()),
+        ));
+    }
+    let mut bad = Vec::new();
+    let mut archived = 0;
+    for r in state::pending_rollbacks(client, Phase::Final)
+        .await?
+        .iter()
+        .filter(|r| r.kind == "archived_table")
+    {
+        archived += 1;
+        let m: archive::ArchiveManifest =
+            match serde_json::from_value(r.archive.clone().unwrap_or(Value::Null)) {
+                Ok(m) => m,
+                Err(e) => {
+                    bad.push(format!("{}: manifest unreadable ({e})", r.object_name));
+                    continue;
+                }
+            };
+        let sha = files::read(std::path::Path::new(&m.data_file))
+            .map(|d| files::sha256_hex(&d))
+            .unwrap_or_default();
+        if !m.restore_tested || sha != m.data_sha256 {
+            bad.push(format!(
+                "{}: restore tested {}, checksum {}",
+                r.object_name,
+                m.restore_tested,
+                if sha == m.data_sha256 {
+                    "ok"
+                } else {
+                    "MISMATCH"
+                }
+            ));
+        }
+        if catalog::relation_kind(client, schema, &r.object_name)
+            .await?
+            .is_some()
+        {
+            bad.push(format!("{}: still present", r.object_name));
+        }
+    }
+    out.push(CheckResult::new(
+        "pf.archives",
+        "removed tables archived with SHA-256 and a passed restore test (task_123)",
+        bad.is_empty(),
+        if bad.is_empty() {
+            format!("{archived} archive(s) intact")
+        } else {
+            bad.join("; ")
+        },
+    ));
+    let mut cons = Vec::new();
+    for c in &config.final_cleanup.constraints {
+        let v: Option<bool> = client
+            .query_opt("SELECT convalidated FROM pg_constraint WHERE conname = $1 AND conrelid = to_regclass($2)", &[&c.name, &qualified(schema, &c.table)])
+            .await
+            .map_err(CleanupError::db("read constraints"))?
+            .map(|r| r.get(0));
+        if v != Some(true) {
+            cons.push(format!(
+                "{}: {}",
+                c.name,
+                match v {
+                    Some(false) => "NOT VALID (violations reported)",
+                    _ => "missing",
+                }
+            ));
+        }
+    }
+    out.push(CheckResult::new(
+        "pf.constraints",
+        "approved constraints added and validated (task_126)",
+        cons.is_empty(),
+        if cons.is_empty() {
+            format!("{} validated", config.final_cleanup.constraints.len())
+        } else {
+            cons.join("; ")
+        },
+    ));
+    let dict = step_file(client, "pf.dictionary", "dictionary").await?;
+    let erd = step_file(client, "pf.dictionary", "erd").await?;
+    let mut missing = Vec::new();
+    if let Some(d) = &dict {
+        let text =
+            String::from_utf8_lossy(&files::read(std::path::Path::new(d)).unwrap_or_default())
+                .into_owned();
+        for t in catalog::tables_matching(client, schema, ".").await? {
+            if !text.contains(&format!("\n## {t}\n")) {
+                missing.push(t);
+            }
+        }
+    }
+    let ok = dict.is_some()
+        && erd
+            .as_ref()
+            .is_some_and(|e| std::path::Path::new(e).exists())
+        && missing.is_empty();
+    out.push(CheckResult::new(
+        "pf.dictionary",
+        "data dictionary covers every table; ERD written (task_128)",
+        ok,
+        if missing.is_empty() {
+            format!("{}", dict.unwrap_or_else(|| "not generated".into()))
+        } else {
+            format!("not documented: {missing:?}")
+        },
+    ));
+    Ok(out)
 }
-pub(crate) async fn rollback(_ctx: &Ctx<'_>) -> Result<Value> {
-    Err(CleanupError::invalid("final phase not implemented yet"))
+
+/// `rollback final`: archived tables come back from their CSV (checksum checked),
+/// constraints are dropped.
+pub(crate) async fn rollback(ctx: &Ctx<'_>) -> Result<Value> {
+    let records = state::pending_rollbacks(ctx.client, ctx.phase).await?;
+    let mut log = serde_json::Map::new();
+    for r in &records {
+        let outcome = match r.kind.as_str() {
+            "archived_table" | "table" => crate::phase1::rollback::restore_table(ctx, r).await?,
+            "sql" => {
+                ddl::in_tx(ctx, &format!("undo {}", r.object_name), || async move {
+                    ctx.client.batch_execute(&r.ddl).await.map_err(CleanupError::db(format!("undo {}", r.object_name)))?;
+                    ctx.client
+                        .execute("UPDATE supra_sync_cleanup.rollback_ddl SET applied_at = now() WHERE phase = $1 AND object_name = $2", &[&ctx.phase.as_str(), &r.object_name])
+                        .await
+                        .map_err(CleanupError::db("mark the rollback applied"))?;
+                    Ok(())
+                })
+                .await?;
+                "dropped".to_string()
+            }
+            other => format!("unknown kind {other}: left alone"),
+        };
+        log.insert(r.object_name.clone(), Value::String(outcome));
+    }
+    state::forget_phase(ctx.client, ctx.phase).await?;
+    Ok(json!({ "objects": log }))
 }

@@ -3,6 +3,7 @@
 
 mod audit_trigger;
 mod bad;
+mod final_cleanup;
 mod fixture;
 mod fixture2;
 mod full_size;
