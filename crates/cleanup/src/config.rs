@@ -105,7 +105,9 @@ pub struct HistoryConfig {
     /// A `his*` table changing more often than this (rows per month over the last year) is
     /// Tier 2.
     pub tier1_max_rows_per_month: f64,
-    /// High-value tables always kept (regulatory/compliance; seed 002 §3 Phase 3).
+    /// The 18 high-value tables always kept (regulatory/compliance; seed 001 P2-S3-07, seed
+    /// 002 §3 names hiscontrato, hisfactura, hismovccontrato); they get `hst_id`,
+    /// `hst_operation` and a `(key, hsthora DESC)` index instead.
     pub keep: Vec<String>,
     /// When set, only these Tier 1 tables are migrated (for example the five pilots of
     /// P2-S1-07); otherwise every Tier 1 table is.

@@ -10,6 +10,7 @@
 
 pub(crate) mod families;
 pub(crate) mod inventory;
+pub(crate) mod preflight;
 pub(crate) mod rollback;
 pub(crate) mod spain;
 pub(crate) mod staging;
@@ -83,7 +84,7 @@ async fn check(ctx: &Ctx<'_>, f: &Family) -> Result<Value> {
         .into_iter()
         .map(|l| l.0)
         .collect();
-    let blockers = families::check(
+    let blockers = preflight::check(
         ctx.client, ctx.config, f, &instances, &counts, &migrated, &step,
     )
     .await?;
@@ -292,7 +293,7 @@ async fn plan_family(ctx: &Ctx<'_>, f: &Family) -> Result<PlannedStep> {
         Ok(false) => step.statements.extend(f.create_sql(schema)),
     }
     step.blockers.extend(
-        families::check(
+        preflight::check(
             ctx.client,
             ctx.config,
             f,

@@ -12,6 +12,7 @@ pub(crate) mod audit;
 pub(crate) mod history;
 pub(crate) mod lookups;
 mod rollback;
+pub(crate) mod tiers;
 mod verify;
 pub(crate) mod views;
 

@@ -83,4 +83,46 @@ async fn phase1_on_the_seed_counts() {
     applied.unwrap();
     assert_eq!(migrated, transient_rows);
     assert!(all_passed(&checks));
+
+    // Phase 2 and the final cleanup on the same database (observation period 0).
+    let mut config = fixture::config("full_size_p2");
+    config.observation_period_secs = 0;
+    let cleanup = Cleanup::connect(&db.connection_string, config)
+        .await
+        .unwrap();
+    for phase in [Phase::Two, Phase::Final] {
+        let t = Instant::now();
+        let plan = cleanup.plan(phase).await.unwrap();
+        eprintln!(
+            "plan {phase}: {:.1?}, {} steps, {} statements, {} blockers",
+            t.elapsed(),
+            plan.steps.len(),
+            plan.statement_count(),
+            plan.blockers().len()
+        );
+        let t = Instant::now();
+        let applied = cleanup.apply(phase, &quiet).await;
+        eprintln!("apply {phase}: {:.1?}", t.elapsed());
+        if let Err(e) = &applied {
+            eprintln!("apply {phase} did not complete: {e}");
+        }
+        let checks = cleanup.verify(phase).await.unwrap();
+        for c in &checks {
+            eprintln!("{c}");
+        }
+        assert!(all_passed(&checks));
+    }
+    let tables = count(
+        &client,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'cf_quere_pro'",
+    )
+    .await;
+    let views = count(
+        &client,
+        "SELECT count(*) FROM pg_views WHERE schemaname = 'cf_quere_pro'",
+    )
+    .await;
+    eprintln!(
+        "after phase 2 and final: {tables} tables (partitions included), {views} compatibility views"
+    );
 }
