@@ -310,7 +310,7 @@ impl Pipeline {
             if let Some((lsn, content)) = watermark {
                 if let Some(state) = snapshot.as_mut() {
                     if let Some(end) = state
-                        .on_watermark(&mut applier, lsn, &content, &self.stats)
+                        .on_watermark(self, &mut applier, lsn, &content, &self.stats)
                         .await?
                     {
                         ack = Some(ack.map_or(end, |a| a.max(end)));
@@ -402,6 +402,7 @@ impl SnapshotState {
     /// Handles a watermark; returns the position to acknowledge when a chunk was applied.
     async fn on_watermark(
         &mut self,
+        pipeline: &Pipeline,
         applier: &mut Applier,
         lsn: Lsn,
         content: &str,
@@ -418,6 +419,27 @@ impl SnapshotState {
             return Ok(None);
         }
         let chunk = self.chunk.take().expect("chunk present");
+        if pipeline.publisher.is_some() {
+            // Published (op = r) before it is applied, like streamed batches.
+            let rows = chunk.surviving_rows().into_iter();
+            let tx = Transaction {
+                side: Side::Legacy,
+                xid: 0,
+                commit_lsn: lsn,
+                end_lsn: Lsn(lsn.0 + 1),
+                commit_ts: chrono::Utc::now(),
+                origin: None,
+                changes: rows
+                    .map(|row| supra_sync_core::Change {
+                        op: supra_sync_core::ChangeOp::Insert,
+                        table: chunk.table.clone(),
+                        old: None,
+                        new: Some(row),
+                    })
+                    .collect(),
+            };
+            pipeline.publish(std::slice::from_ref(&tx), true).await?;
+        }
         let before = self
             .queue
             .front()
