@@ -320,6 +320,9 @@ impl Applier {
         tx.commit()
             .await
             .map_err(|e| EngineError::sql("committing the target transaction", e))?;
+        // Staged statements belong to the transaction that just committed (documented in
+        // `stage_statement`); a failed commit keeps them for the isolating retry.
+        self.staged.clear();
         if reverse && !self.pending_unpark.is_empty() {
             self.bookkeeping()
                 .execute(
