@@ -11,6 +11,7 @@
 pub(crate) mod audit;
 pub(crate) mod history;
 pub(crate) mod lookups;
+pub(crate) mod retained;
 mod rollback;
 pub(crate) mod tiers;
 mod verify;
@@ -52,7 +53,18 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<()> {
         .step("p2.history.tiers", "audit", || history::report(ctx))
         .await?
     {
-        for t in history::selected(ctx, &history::recorded(&tiers)) {
+        let tiers = history::recorded(&tiers);
+        for t in tiers
+            .iter()
+            .filter(|t| ctx.config.history.keep.contains(&t.table))
+        {
+            let id = format!("p2.retained.{}", t.table);
+            ctx.step(&id, &format!("retained.{}", t.table), || {
+                retained::improve(ctx, t)
+            })
+            .await?;
+        }
+        for t in history::selected(ctx, &tiers) {
             let g = format!("history.{}", t.table);
             let id = |s: &str| format!("p2.hist.{}.{s}", t.table);
             ctx.step(&id("backfill"), &g, || history::backfill(ctx, &t))
@@ -130,6 +142,30 @@ pub(crate) async fn plan(ctx: &Ctx<'_>) -> Result<Plan> {
         ));
     }
     steps.push(report);
+    for t in tiers
+        .iter()
+        .filter(|t| ctx.config.history.keep.contains(&t.table))
+    {
+        let mut s = PlannedStep {
+            id: format!("p2.retained.{}", t.table),
+            title: format!(
+                "{}: hst_operation, hst_id (numbered in batches, then unique), (key, hsthora DESC) index (P2-S3-07)",
+                t.table
+            ),
+            done: done(ctx, &format!("p2.retained.{}", t.table)).await?,
+            ..Default::default()
+        };
+        s.statements.push(format!("ALTER TABLE {} ADD COLUMN IF NOT EXISTS hst_operation CHAR(1), ADD COLUMN IF NOT EXISTS hst_id BIGINT", qualified(schema, &t.table)));
+        s.statements.push(format!("UPDATE {} SET hst_id = nextval(…) WHERE … LIMIT 5000 -- repeated until every row is numbered", qualified(schema, &t.table)));
+        s.statements.extend(retained::index_sql(schema, t));
+        if ctx.config.is_protected(&t.table) {
+            s.blockers.push(Blocked::new(
+                &s.id,
+                format!("{} is published by the sync", t.table),
+            ));
+        }
+        steps.push(s);
+    }
     for t in &selected {
         let mut s = PlannedStep {
             id: format!("p2.hist.{}", t.table),

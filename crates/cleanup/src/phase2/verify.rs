@@ -201,6 +201,31 @@ pub(crate) async fn verify(client: &Client, config: &CleanupConfig) -> Result<Ve
     out.push(CheckResult::new("p2.s2.views", "backward-compatible views return the original columns, types and rows (P2-S2-07, P2-S4-06)", parity_bad.is_empty(), if parity_bad.is_empty() { format!("{views_ok} views") } else { parity_bad.join("; ") }));
     out.push(CheckResult::new("p2.s2.triggers", "audit trigger attached to every migrated history's base table", triggers_bad.is_empty(), format!("missing: {triggers_bad:?}; bases retired behind views (lookups now in domain_value): {retired_bases:?}")));
 
+    let mut retained_bad = Vec::new();
+    let mut retained_ok = 0;
+    for t in &config.history.keep {
+        if catalog::relation_kind(client, schema, t).await?.as_deref() != Some("r") {
+            continue;
+        }
+        let ok: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::text::regclass AND attname = 'hst_operation' AND NOT attisdropped)
+                    AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::text::regclass AND attname = 'hst_id' AND attnotnull AND NOT attisdropped)
+                    AND EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                                 WHERE i.indrelid = $1::text::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'hst_id')",
+                &[&qualified(schema, t)],
+            )
+            .await
+            .map_err(CleanupError::db("check a retained history table"))?
+            .get(0);
+        if ok {
+            retained_ok += 1
+        } else {
+            retained_bad.push(t.clone())
+        }
+    }
+    out.push(CheckResult::new("p2.s3.retained_improved", "retained high-value his* tables have hst_id (unique, not null) and hst_operation (P2-S3-07)", retained_bad.is_empty(), format!("{retained_ok} improved; missing: {retained_bad:?}")));
+
     let dv = catalog::relation_kind(client, schema, "domain_value")
         .await?
         .is_some()

@@ -60,7 +60,8 @@ async fn phase2_views_match_row_for_row_then_swap_verify_rollback() {
     assert!(
         text.contains("histipooficina: tier 1")
             && text.contains("hisfactura: tier 2")
-            && text.contains("hispersona: tier 2"),
+            && text.contains("hispersona: tier 2")
+            && text.contains("p2.retained.hisfactura"),
         "{text}"
     );
     assert!(
