@@ -14,12 +14,21 @@
 //! * [`envelope`]: the record format (pure, round-trip tested).
 //! * [`publisher`]: [`Publisher`], the delivery contract is in its rustdoc.
 //! * [`replay`]: [`replay::run`], a consumer whose offsets live with the applied data.
+//! * [`sink`]: [`KafkaSink`], the engine's `ChangePublisher` over a [`Publisher`] (the sync
+//!   pipeline publishes each batch before applying it).
+//! * [`target`]: [`target::ReplayTarget`], replay batches applied to SUPRA through the
+//!   mappings, offsets in the same transaction (`supra-sync replay`).
+//! * [`capture`]: capture-only, the legacy slot published to Kafka without applying.
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod envelope;
 mod error;
 pub mod publisher;
 pub mod replay;
+pub mod sink;
+pub mod target;
 
 pub use error::{EnvelopeError, KafkaError};
 pub use publisher::{Publisher, PublisherConfig, PublisherStats, RetryPolicy};
+pub use sink::KafkaSink;

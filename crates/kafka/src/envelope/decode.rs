@@ -27,6 +27,9 @@ pub struct ChangeEvent {
     pub origin: Option<String>,
     /// True for snapshot reads (`op` = `r`).
     pub snapshot: bool,
+    /// Position of the change within its source transaction (`transaction.total_order`,
+    /// 1-based), when the record carries Debezium's transaction block.
+    pub total_order: Option<u64>,
 }
 
 /// What one record means.
@@ -137,6 +140,10 @@ impl Decoder {
                 .map(str::to_string),
         };
         let snapshot = op == "r";
+        let total_order = envelope
+            .get("transaction")
+            .and_then(|t| t.get("total_order"))
+            .and_then(Json::as_u64);
 
         let change = if op == "t" {
             Change {
@@ -217,6 +224,7 @@ impl Decoder {
             commit_ts,
             origin,
             snapshot,
+            total_order,
         })))
     }
 
