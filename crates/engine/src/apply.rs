@@ -195,14 +195,18 @@ impl Applier {
                 )));
             }
         }
+        let commit_started = std::time::Instant::now();
         match self.commit(&mut plans, end_lsn, commit_ts, false).await {
             Ok(()) => {}
             Err(e) if !e.is_transient() => {
-                tracing::warn!(error = %e, "batch failed; retrying change by change to isolate the failure");
+                // The detail of a data error can quote row values: debug level only.
+                tracing::warn!(sqlstate = e.sqlstate().unwrap_or("-"), "batch failed; retrying change by change to isolate the failure");
+                tracing::debug!(error = %e, "batch failure");
                 self.commit(&mut plans, end_lsn, commit_ts, true).await?;
             }
             Err(e) => return Err(e),
         }
+        supra_sync_ops::record::batch_committed(self.opts.source.direction(), commit_started.elapsed());
         let mut summary = BatchSummary {
             end_lsn,
             ..BatchSummary::default()
@@ -214,6 +218,17 @@ impl Applier {
                 LogStatus::Skipped => summary.skipped += 1,
                 LogStatus::Held => {}
             }
+            supra_sync_ops::record::change(
+                &p.log.entity,
+                self.opts.source.direction(),
+                match p.log.status {
+                    LogStatus::Applied => supra_sync_ops::record::Outcome::Applied,
+                    LogStatus::Failed => supra_sync_ops::record::Outcome::Failed,
+                    LogStatus::Skipped => supra_sync_ops::record::Outcome::Skipped,
+                    LogStatus::Held => supra_sync_ops::record::Outcome::Held,
+                },
+                p.parked.is_some(),
+            );
             if p.parked.is_some() {
                 summary.parked += 1;
                 self.parked_keys

@@ -48,6 +48,10 @@ pub struct PipelineOptions {
     pub reconnect_give_up: Duration,
     /// Rows per snapshot chunk.
     pub snapshot_chunk_rows: i64,
+    /// Leader lease: `Some(poll)` takes the pipeline's lease on the applying connection
+    /// before anything is applied, standing by (polling every `poll`) while another instance
+    /// holds it; `None` runs without a lease. See `supra_sync_ops::lease` on fencing.
+    pub lease_poll: Option<Duration>,
 }
 
 impl PipelineOptions {
@@ -63,6 +67,7 @@ impl PipelineOptions {
             halt_on_failure: false,
             reconnect_give_up: Duration::from_secs(3600),
             snapshot_chunk_rows: 5_000,
+            lease_poll: None,
         }
     }
 }
@@ -88,6 +93,8 @@ pub struct PipelineStats {
     pub reconnects: AtomicU64,
     /// Rows read by snapshot chunks.
     pub snapshot_rows: AtomicU64,
+    /// Where the pipeline is (starting, standby, streaming, …), for health and metrics.
+    pub state: Arc<supra_sync_ops::StateCell>,
 }
 
 /// One direction of sync.
@@ -108,12 +115,14 @@ impl Pipeline {
         supra: DbConfig,
         mappings: Arc<MappingSet>,
     ) -> Pipeline {
+        let stats = Arc::new(PipelineStats::default());
+        stats.state.set_pipeline(&opts.names.pipeline(opts.source));
         Pipeline {
             opts,
             legacy,
             supra,
             mappings,
-            stats: Arc::new(PipelineStats::default()),
+            stats,
             publisher: None,
         }
     }
@@ -164,8 +173,13 @@ impl Pipeline {
         let mut failing_since: Option<std::time::Instant> = None;
         loop {
             match self.run_once(&mut shutdown).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.stats.state.set(supra_sync_ops::PipelineState::Stopped);
+                    return Ok(());
+                }
                 Err(e) if e.is_transient() => {
+                    self.stats.state.set(supra_sync_ops::PipelineState::Reconnecting);
+                    supra_sync_ops::record::reconnect(&self.opts.names.pipeline(self.opts.source));
                     let since = *failing_since.get_or_insert_with(std::time::Instant::now);
                     if since.elapsed() > self.opts.reconnect_give_up {
                         return Err(EngineError::Definite(format!(
@@ -182,7 +196,10 @@ impl Pipeline {
                     }
                     delay = (delay * 2).min(Duration::from_secs(10));
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.stats.state.set(supra_sync_ops::PipelineState::Failed);
+                    return Err(e);
+                }
             }
         }
     }
@@ -191,6 +208,18 @@ impl Pipeline {
         let side = self.opts.source;
         let names = &self.opts.names;
         let target = self.target_db().connect().await?;
+        if let Some(poll) = self.opts.lease_poll {
+            // On the connection that commits: see supra_sync_ops::lease on fencing.
+            self.stats.state.set(supra_sync_ops::PipelineState::Standby);
+            let lease = supra_sync_ops::Lease::new(&names.slot(side), &names.pipeline(side), poll);
+            match lease.acquire(&target, shutdown).await {
+                Ok(supra_sync_ops::Acquired::Held) => {}
+                Ok(supra_sync_ops::Acquired::ShutDown) => return Ok(()),
+                Err(e) if e.is_transient() => return Err(EngineError::Transient(e.to_string())),
+                Err(e) => return Err(EngineError::Definite(e.to_string())),
+            }
+        }
+        self.stats.state.set(supra_sync_ops::PipelineState::Connecting);
         let book = match side {
             Side::Legacy => None,
             Side::Supra => Some(self.supra.connect().await?),
@@ -222,6 +251,7 @@ impl Pipeline {
         )
         .await?;
         tracing::info!(pipeline = %names.pipeline(side), %start_lsn, "streaming");
+        self.stats.state.set(supra_sync_ops::PipelineState::Streaming);
         let mut heartbeat_tick = tokio::time::interval(self.opts.heartbeat_interval);
         let mut snapshot = match side {
             Side::Legacy => Some(SnapshotState::load(self, &self.mappings).await?),
@@ -339,6 +369,10 @@ impl Pipeline {
         s.skipped
             .fetch_add(summary.skipped as u64, Ordering::Relaxed);
         s.batches.fetch_add(1, Ordering::Relaxed);
+        supra_sync_ops::record::transactions_applied(
+            self.opts.source.direction(),
+            batch.iter().map(|t| t.commit_ts.timestamp_micros()),
+        );
         if let Some(last) = batch.last() {
             s.last_commit_micros.store(
                 last.commit_ts.timestamp_micros().max(0) as u64,
@@ -458,6 +492,7 @@ impl SnapshotState {
         stats
             .snapshot_rows
             .fetch_add(chunk.rows.len() as u64, Ordering::Relaxed);
+        supra_sync_ops::record::snapshot_rows(&progress.entity, chunk.rows.len() as u64);
         if chunk.last {
             tracing::info!(entity = %progress.entity, rows = progress.rows, "snapshot of entity finished");
             self.queue.pop_front();

@@ -16,6 +16,7 @@
 
 pub mod lease;
 pub mod names;
+pub mod record;
 pub mod state;
 
 #[cfg(feature = "server")]

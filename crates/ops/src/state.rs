@@ -97,6 +97,10 @@ impl StateCell {
                 metrics::gauge!(names::PIPELINE_STATE, names::LABEL_PIPELINE => pipeline.clone(), names::LABEL_STATE => s.as_str())
                     .set(if s == state { 1.0 } else { 0.0 });
             }
+            if !matches!(state, PipelineState::Connecting | PipelineState::Streaming) {
+                metrics::gauge!(names::LEASE_HELD, names::LABEL_PIPELINE => pipeline.clone())
+                    .set(0.0);
+            }
         }
     }
 }
