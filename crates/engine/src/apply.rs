@@ -200,13 +200,19 @@ impl Applier {
             Ok(()) => {}
             Err(e) if !e.is_transient() => {
                 // The detail of a data error can quote row values: debug level only.
-                tracing::warn!(sqlstate = e.sqlstate().unwrap_or("-"), "batch failed; retrying change by change to isolate the failure");
+                tracing::warn!(
+                    sqlstate = e.sqlstate().unwrap_or("-"),
+                    "batch failed; retrying change by change to isolate the failure"
+                );
                 tracing::debug!(error = %e, "batch failure");
                 self.commit(&mut plans, end_lsn, commit_ts, true).await?;
             }
             Err(e) => return Err(e),
         }
-        supra_sync_ops::record::batch_committed(self.opts.source.direction(), commit_started.elapsed());
+        supra_sync_ops::record::batch_committed(
+            self.opts.source.direction(),
+            commit_started.elapsed(),
+        );
         let mut summary = BatchSummary {
             end_lsn,
             ..BatchSummary::default()

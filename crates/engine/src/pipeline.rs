@@ -178,7 +178,9 @@ impl Pipeline {
                     return Ok(());
                 }
                 Err(e) if e.is_transient() => {
-                    self.stats.state.set(supra_sync_ops::PipelineState::Reconnecting);
+                    self.stats
+                        .state
+                        .set(supra_sync_ops::PipelineState::Reconnecting);
                     supra_sync_ops::record::reconnect(&self.opts.names.pipeline(self.opts.source));
                     let since = *failing_since.get_or_insert_with(std::time::Instant::now);
                     if since.elapsed() > self.opts.reconnect_give_up {
@@ -219,7 +221,9 @@ impl Pipeline {
                 Err(e) => return Err(EngineError::Definite(e.to_string())),
             }
         }
-        self.stats.state.set(supra_sync_ops::PipelineState::Connecting);
+        self.stats
+            .state
+            .set(supra_sync_ops::PipelineState::Connecting);
         let book = match side {
             Side::Legacy => None,
             Side::Supra => Some(self.supra.connect().await?),
@@ -251,7 +255,9 @@ impl Pipeline {
         )
         .await?;
         tracing::info!(pipeline = %names.pipeline(side), %start_lsn, "streaming");
-        self.stats.state.set(supra_sync_ops::PipelineState::Streaming);
+        self.stats
+            .state
+            .set(supra_sync_ops::PipelineState::Streaming);
         let mut heartbeat_tick = tokio::time::interval(self.opts.heartbeat_interval);
         let mut snapshot = match side {
             Side::Legacy => Some(SnapshotState::load(self, &self.mappings).await?),
