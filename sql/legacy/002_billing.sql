@@ -9,7 +9,12 @@
 -- The largest tables carry no hsthora column: their own date is the audit time.
 --
 --   concepto      billing concepts with SAT codes (static rows below)
---   tarifa        one tariff per category and year; tartipo is the category
+--   tarifa        one tariff per category and year (2024 closed, 2025 open-ended);
+--                 tartipo is the category code of tipotarifa.ttarcodigo, the same
+--                 code as contrato.cnttcategtarif and ptoserv.ptoscategtarif:
+--                 DOM domestico, DSOC domestico social, COM comercial,
+--                 IND industrial, GOB gobierno, MIX mixto, RUR rural,
+--                 PUB servicio publico (hidrantes, fuentes), TEM temporal de obra
 --   aplictarif    consumption blocks of a tariff (-> tariff_schedules.blocks):
 --                 aptlimi..aptlimf m3 (aptlimf NULL = open), aptprecio per m3,
 --                 aptcuotafija fixed charge of the block, aptfecapl = tarfecini
