@@ -3,3 +3,4 @@
 mod snapshot;
 mod streaming;
 mod support;
+mod verify;
