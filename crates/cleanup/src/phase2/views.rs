@@ -16,7 +16,7 @@ use tokio_postgres::Client;
 use crate::catalog::{self, qualified};
 use crate::error::{Blocked, CleanupError, Result};
 use crate::job::state::{self, RollbackRecord};
-use crate::job::{Ctx, ddl};
+use crate::job::{Ctx, ddl, files};
 
 /// The name of the compatibility view of `table` while `table` still exists.
 pub(crate) fn compat_name(table: &str) -> String {
@@ -195,10 +195,31 @@ pub(crate) async fn swap(
     let ddl_sql = catalog::ddl::table_ddl(ctx.client, schema, table, schema, false)
         .await?
         .sql;
+    // The rollback script goes to a file before anything is dropped (and to the state table
+    // in the dropping transaction).
+    let file = ctx
+        .config
+        .archive_dir
+        .join("phase2")
+        .join(format!("rollback_{table}.sql"));
+    files::write_durable(
+        &file,
+        format!(
+            "-- Rollback of the retirement of {schema}.{table} (phase 2): recreate the table and\n\
+             -- refill it from its compatibility view, then drop the view.\n\
+             ALTER VIEW {t} RENAME TO {v_name};\n{ddl_sql}INSERT INTO {t} SELECT * FROM {v_q};\nDROP VIEW {v_q};\n",
+            t = qualified(schema, table),
+            v_name = quote_ident(&view),
+            v_q = qualified(schema, &view),
+        )
+        .as_bytes(),
+    )?;
+    let file = file.display().to_string();
     let t = qualified(schema, table);
     let v = qualified(schema, &view);
     let (ddl_ref, t_ref, v_ref, view_ref) = (&ddl_sql, &t, &v, &view);
     let extra_ref = &extra_rollback;
+    let file_ref = &file;
     ddl::in_tx(ctx, &format!("retire {schema}.{table}"), || async move {
         ctx.client.batch_execute(&format!("LOCK TABLE {t_ref} IN ACCESS EXCLUSIVE MODE")).await.map_err(CleanupError::db(format!("lock {table}")))?;
         let mut caught_up = 0;
@@ -223,7 +244,7 @@ pub(crate) async fn swap(
             ddl: ddl_ref.clone(),
             restore_sql: Some(format!("INSERT INTO {t_ref} SELECT * FROM {v_ref}")),
             archive: Some(archive),
-            file: None,
+            file: Some(file_ref.clone()),
         };
         state::record_rollback(ctx.client, ctx.phase, &[record]).await?;
         ctx.client

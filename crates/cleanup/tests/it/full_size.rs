@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use supra_sync_cleanup::{Cleanup, Phase, all_passed};
-use supra_sync_fixture::{FixtureConfig, SEED_TABLE_COUNT, apply_legacy_schema, seed};
+use supra_sync_fixture::{
+    FixtureConfig, SEED_TABLE_COUNT, apply_legacy_schema, seed, table_checksums,
+};
 
 use crate::fixture::{self, count, quiet};
 
@@ -33,6 +35,7 @@ async fn phase1_on_the_seed_counts() {
     )
     .await;
     assert_eq!(tables as u64, SEED_TABLE_COUNT);
+    let original = table_checksums(&client).await.unwrap();
     let transient_rows = count(
         &client,
         r"SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM cf_quere_pro.%I', tablename), false, true, '')))[1]::text::bigint), 0)::bigint
@@ -124,5 +127,31 @@ async fn phase1_on_the_seed_counts() {
     .await;
     eprintln!(
         "after phase 2 and final: {tables} tables (partitions included), {views} compatibility views"
+    );
+
+    // Rolling everything back gives the seeded database again, table for table, row for row.
+    for phase in [Phase::Final, Phase::Two, Phase::One] {
+        let t = Instant::now();
+        cleanup.rollback(phase, &quiet).await.unwrap();
+        eprintln!("rollback {phase}: {:.1?}", t.elapsed());
+    }
+    let restored = table_checksums(&client).await.unwrap();
+    let differing: Vec<&String> = original
+        .keys()
+        .filter(|t| restored.get(*t) != original.get(*t))
+        .collect();
+    let extra: Vec<&String> = restored
+        .keys()
+        .filter(|t| !original.contains_key(*t))
+        .collect();
+    eprintln!(
+        "after rollback: {} tables, {} differing, {} extra",
+        restored.len(),
+        differing.len(),
+        extra.len()
+    );
+    assert!(
+        differing.is_empty() && extra.is_empty(),
+        "differing {differing:?}, extra {extra:?}"
     );
 }
