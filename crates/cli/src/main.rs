@@ -10,6 +10,7 @@
 //! variant in [`Command`] and one arm in [`dispatch`].
 
 mod commands;
+mod config;
 mod exit;
 mod logging;
 mod options;
@@ -44,6 +45,19 @@ enum Command {
     Mappings(commands::mappings::MappingsCommand),
     /// Legacy cleanup phases: inventory, plan, apply, verify, rollback, status, monitor.
     Cleanup(commands::cleanup::CleanupArgs),
+    /// Check both servers and create publications, slots, origins and sync tables.
+    Setup(commands::sync::SetupArgs),
+    /// Remove slots and publications (so no abandoned slot retains WAL).
+    Teardown(commands::sync::TeardownArgs),
+    /// Queue a (re-)snapshot of entities; the running service performs it.
+    Snapshot(commands::sync::SnapshotArgs),
+    /// Run the always-on sync service until SIGTERM / Ctrl-C.
+    Run(commands::sync::RunArgs),
+    /// Embedded demo: local clusters, seeded legacy fixture, live sync you can watch.
+    Demo(commands::demo::DemoArgs),
+    /// Replay Kafka topics into SUPRA through the mappings (backfill, rebuild, re-process).
+    #[cfg(feature = "kafka")]
+    Replay(commands::replay::ReplayArgs),
 }
 
 /// Runs one parsed command.
@@ -52,6 +66,13 @@ async fn dispatch(global: &GlobalOptions, command: Command) -> anyhow::Result<Ex
         Command::Dev(cmd) => commands::dev::run(global, cmd).await,
         Command::Mappings(cmd) => commands::mappings::run(global, cmd).await,
         Command::Cleanup(args) => commands::cleanup::run(global, args).await,
+        Command::Setup(args) => commands::sync::setup(global, args).await,
+        Command::Teardown(args) => commands::sync::teardown(global, args).await,
+        Command::Snapshot(args) => commands::sync::snapshot(global, args).await,
+        Command::Run(args) => commands::sync::run(global, args).await,
+        Command::Demo(args) => commands::demo::run(global, args).await,
+        #[cfg(feature = "kafka")]
+        Command::Replay(args) => commands::replay::run(global, args).await,
     }
 }
 

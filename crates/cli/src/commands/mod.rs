@@ -2,5 +2,10 @@
 //! that returns the process exit code (runtime errors go up as `anyhow::Error`).
 
 pub mod cleanup;
+pub mod demo;
 pub mod dev;
+pub mod kafka;
 pub mod mappings;
+#[cfg(feature = "kafka")]
+pub mod replay;
+pub mod sync;

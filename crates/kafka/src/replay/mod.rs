@@ -32,6 +32,7 @@
 mod config;
 mod plan;
 mod progress;
+mod topics;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 pub use config::{ReplayConfig, StartFrom, TopicPartition};
 pub use progress::ReplayProgress;
+pub use topics::list_topics;
 
 use crate::envelope::{Decoded, Decoder};
 use crate::{EnvelopeError, KafkaError};

@@ -24,6 +24,7 @@
 //! needs the legacy connection even though the changes come from Kafka.
 
 mod batch;
+mod run;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +38,7 @@ use supra_sync_postgres::DbConfig;
 use supra_sync_postgres::names::ObjectNames;
 
 pub use batch::{FailedRecord, Prepared, prepare};
+pub use run::{ReplayError, ReplayOutcome, run};
 pub use store::{ensure_replay_origin, stored_offsets};
 
 use crate::replay::{ReplayBatch, TopicPartition};
@@ -124,6 +126,12 @@ impl ReplayTarget {
         let target = self.supra.connect().await?;
         let source = self.legacy.connect().await?;
         Applier::new(opts, self.mappings.clone(), target, None, source).await
+    }
+
+    /// The next offset per partition stored for this target's group.
+    pub async fn stored_offsets(&self) -> Result<HashMap<TopicPartition, i64>, EngineError> {
+        let client = self.supra.connect().await?;
+        stored_offsets(&client, &self.opts.group).await
     }
 
     /// Counters so far.
