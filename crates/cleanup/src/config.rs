@@ -122,9 +122,26 @@ impl Default for HistoryConfig {
         HistoryConfig {
             tier1_max_rows: 100_000,
             tier1_max_rows_per_month: 1_000.0,
-            keep: ["hisfactura", "hiscontrato", "hismovccontrato"]
-                .map(String::from)
-                .to_vec(),
+            keep: strings(&[
+                "hiscontrato",
+                "hisfactura",
+                "hismovccontrato",
+                "hispersona",
+                "hisptoserv",
+                "hiscontado",
+                "hisorden",
+                "hisexpedsif",
+                "hisopecargest",
+                "hislectura",
+                "hisaplictarif",
+                "histarifa",
+                "hisconcepto",
+                "hiscliente",
+                "hisservicio",
+                "hisacometida",
+                "hisremesa",
+                "hisrecargo",
+            ]),
             only: None,
             base_overrides: Vec::new(),
         }
@@ -270,4 +287,28 @@ pub enum ConstraintKind {
         /// The column.
         column: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CleanupConfig;
+
+    #[test]
+    fn protected_names_may_be_qualified() {
+        let mut c = CleanupConfig::default();
+        c.protected_tables = [
+            "persona".into(),
+            "cf_quere_pro.contrato".into(),
+            "otro.factura".into(),
+        ]
+        .into();
+        assert!(c.is_protected("persona"));
+        assert!(c.is_protected("contrato"));
+        assert!(!c.is_protected("factura"));
+        assert_eq!(c.lookups.simple.len(), 26);
+        assert_eq!(c.lookups.extended.len(), 15);
+        assert_eq!(c.lookups.links.len(), 10);
+        assert_eq!(c.lookups.complex.len(), 12);
+        assert_eq!(c.history.keep.len(), 18);
+    }
 }

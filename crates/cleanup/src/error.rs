@@ -221,3 +221,35 @@ impl CleanupError {
 
 /// Result alias for this crate.
 pub type Result<T, E = CleanupError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_read_like_postgresql() {
+        let b = Blocked::new("p1.spain", "Spain-specific tables are not empty")
+            .detail("liqcobcat has 1 rows\nliqanumurcia has 2 rows")
+            .hint("empty them first");
+        assert_eq!(
+            b.to_string(),
+            "step p1.spain stopped: Spain-specific tables are not empty\nDETAIL:  liqcobcat has 1 rows\n         liqanumurcia has 2 rows\nHINT:  empty them first"
+        );
+        let e = CleanupError::Locked {
+            what: "drop cf_quere_pro.tmp_deuda_1".into(),
+            attempts: 3,
+            lock_timeout: Duration::from_millis(200),
+            waited: Duration::from_secs(1),
+        };
+        assert!(e.is_transient());
+        assert!(e.to_string().starts_with("could not obtain lock for drop cf_quere_pro.tmp_deuda_1\nDETAIL:  gave up after 3 attempts"));
+        let i = CleanupError::Incomplete {
+            blocked: vec![b],
+            waiting: vec!["p2.hist.x.drop: observation period".into()],
+        };
+        assert!(
+            i.to_string()
+                .starts_with("apply stopped short: 1 step(s) blocked, 1 waiting")
+        );
+    }
+}

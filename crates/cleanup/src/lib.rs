@@ -26,7 +26,7 @@ mod catalog;
 mod check;
 mod config;
 mod error;
-pub mod final_;
+mod final_;
 mod job;
 mod metrics;
 mod monitor;
@@ -47,6 +47,7 @@ pub use config::{
     CleanupConfig, ConstraintKind, ConstraintSpec, FinalConfig, HistoryConfig, LookupConfig,
 };
 pub use error::{Blocked, CleanupError, Result};
+pub use final_::archive::{ArchiveManifest, SCRATCH_SCHEMA};
 pub use job::lock::LOCK_KEY;
 pub use job::state::StepRecord;
 pub use metrics::{CatalogMetrics, MetricsComparison};

@@ -49,3 +49,21 @@ impl FromStr for Phase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Phase;
+
+    #[test]
+    fn phases_parse_from_the_command_line() {
+        assert_eq!("1".parse::<Phase>().unwrap(), Phase::One);
+        assert_eq!("2".parse::<Phase>().unwrap(), Phase::Two);
+        assert_eq!("final".parse::<Phase>().unwrap(), Phase::Final);
+        assert_eq!("13".parse::<Phase>().unwrap(), Phase::Final);
+        let e = "3".parse::<Phase>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown cleanup phase \"3\"\nHINT:  phases are 1, 2 and final"
+        );
+    }
+}

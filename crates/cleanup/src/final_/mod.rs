@@ -7,7 +7,7 @@
 //!                        (Markdown data dictionary + Mermaid ERD)
 //! ```
 
-pub mod archive;
+pub(crate) mod archive;
 mod constraints;
 mod dictionary;
 mod reports;

@@ -45,3 +45,32 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+/// Writes a script made of `sections` (each starting with a unique marker line), keeping the
+/// sections an earlier run already wrote: a re-run never loses the rollback DDL of tables it
+/// dropped before. Returns the SHA-256 of the result.
+pub(crate) fn write_sections(
+    path: &Path,
+    header: &str,
+    sections: &[(String, String)],
+) -> Result<String> {
+    let mut content = match std::fs::read_to_string(path) {
+        Ok(existing) => existing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => header.to_string(),
+        Err(source) => {
+            return Err(CleanupError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    for (marker, text) in sections {
+        if !content.contains(&format!("{marker}\n")) {
+            content.push_str(marker);
+            content.push('\n');
+            content.push_str(text);
+            content.push('\n');
+        }
+    }
+    write_durable(path, content.as_bytes())
+}

@@ -146,6 +146,18 @@ pub(crate) async fn mark(
     Ok(())
 }
 
+/// Forgets some steps so that the next run does them again (they are idempotent).
+pub(crate) async fn forget_steps(client: &Client, phase: Phase, steps: &[String]) -> Result<()> {
+    client
+        .execute(
+            "DELETE FROM supra_sync_cleanup.step_state WHERE phase = $1 AND step = ANY($2)",
+            &[&phase.as_str(), &steps],
+        )
+        .await
+        .map_err(CleanupError::db("reset steps"))?;
+    Ok(())
+}
+
 /// Forgets the steps of a phase (after a rollback), keeping the run log.
 pub(crate) async fn forget_phase(client: &Client, phase: Phase) -> Result<()> {
     client

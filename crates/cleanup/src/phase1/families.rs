@@ -218,3 +218,57 @@ pub(crate) async fn consolidated_state(
     };
     Ok(Err(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FAMILIES;
+
+    #[test]
+    fn proceso_id_comes_from_the_suffix() {
+        let deuda = &FAMILIES[0];
+        assert_eq!(deuda.proceso_id("tmp_deuda_1779865"), Some(1_779_865));
+        assert_eq!(deuda.proceso_id("tmp_deuda_x"), None);
+        assert_eq!(deuda.proceso_id("tmp_deuda_99999999999999999999"), None);
+        assert_eq!(FAMILIES[2].proceso_id("tmpbb_4401"), Some(4401));
+    }
+
+    #[test]
+    fn consolidated_tables_have_the_seed_columns() {
+        let counts: Vec<usize> = FAMILIES
+            .iter()
+            .map(|f| f.consolidated_columns().len())
+            .collect();
+        assert_eq!(counts, vec![6, 5, 16]);
+        let tmpbb: Vec<String> = FAMILIES[2].data_columns();
+        assert_eq!(tmpbb.len(), 14);
+        assert!(
+            tmpbb
+                .iter()
+                .all(|c| !super::BUGGY_TMPBB_COLUMNS.contains(&c.as_str()))
+        );
+        let ddl = FAMILIES[2].create_sql("cf_quere_pro").join(";\n");
+        assert!(
+            ddl.contains("CONSTRAINT \"pk_tmpbb\" PRIMARY KEY (proceso_id, \"bbcnttnum\")"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.lines()
+                .any(|l| l.trim_start().starts_with("\"bbcnttnum\"")
+                    && l.trim_end_matches(',').ends_with("NUMERIC(10,0) NOT NULL")),
+            "{ddl}"
+        );
+    }
+
+    #[test]
+    fn migration_binds_the_process_id() {
+        let sql = FAMILIES[0].migrate_sql("cf_quere_pro", "tmp_deuda_7", None);
+        assert!(
+            sql.starts_with("INSERT INTO \"cf_quere_pro\".\"tmp_deuda\" (proceso_id,"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("SELECT $1::bigint, \"importe\"::numeric(18,2)"),
+            "{sql}"
+        );
+    }
+}

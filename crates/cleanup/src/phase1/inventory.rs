@@ -59,6 +59,25 @@ pub(crate) const CATEGORY: &str = r"CASE
 
 /// Takes a snapshot into `target` (`table_snapshot` or `table_snapshot_post`).
 pub(crate) async fn snapshot(client: &Client, schema: &str, target: &str) -> Result<i64> {
+    snapshot_of(client, schema, target, None).await
+}
+
+/// Adds tables that appeared after the inventory (re-accumulated instances) to
+/// `table_snapshot`, so that the row totals stay comparable.
+pub(crate) async fn add_to_snapshot(
+    client: &Client,
+    schema: &str,
+    tables: &[String],
+) -> Result<i64> {
+    snapshot_of(client, schema, "table_snapshot", Some(tables)).await
+}
+
+async fn snapshot_of(
+    client: &Client,
+    schema: &str,
+    target: &str,
+    only: Option<&[String]>,
+) -> Result<i64> {
     client
         .batch_execute(DDL)
         .await
@@ -71,7 +90,8 @@ pub(crate) async fn snapshot(client: &Client, schema: &str, target: &str) -> Res
         "WITH t AS (
              SELECT c.oid, c.relname::text AS relname, {CATEGORY} AS category, c.reltuples
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition)
+              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND ($5::text[] IS NULL OR c.relname = ANY($5)))
          INSERT INTO {target_sql}
              (schema_name, table_name, category, est_row_count, exact_row_count, column_count,
               column_signature, total_bytes, has_primary_key)
@@ -84,14 +104,21 @@ pub(crate) async fn snapshot(client: &Client, schema: &str, target: &str) -> Res
                    FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
                 pg_total_relation_size(t.oid),
                 EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = t.oid AND contype = 'p')
-           FROM t"
+           FROM t
+         ON CONFLICT (schema_name, table_name) DO NOTHING"
     );
+    let clear = if only.is_some() {
+        String::new()
+    } else {
+        format!("DELETE FROM {target_sql};")
+    };
     client
-        .batch_execute(&format!("BEGIN; DELETE FROM {target_sql};"))
+        .batch_execute(&format!("BEGIN; {clear}"))
         .await
         .map_err(CleanupError::db("clear the snapshot"))?;
+    let only: Option<Vec<String>> = only.map(|o| o.to_vec());
     let n = client
-        .execute(&sql, &[&schema, &spain, &staging, &artifacts])
+        .execute(&sql, &[&schema, &spain, &staging, &artifacts, &only])
         .await;
     let n = match n {
         Ok(n) => n,

@@ -126,6 +126,38 @@ async fn vacuum(ctx: &Ctx<'_>, full: bool) -> Result<Value> {
     Ok(json!({ "vacuum": verb }))
 }
 
+/// Instances that appeared after the family was done (an unpatched code path, seed R10)
+/// reopen the family: its steps run again and handle only the new tables.
+async fn reopen_if_reaccumulated(ctx: &Ctx<'_>, f: &Family) -> Result<()> {
+    if !is_done(ctx, &format!("p1.{}.drop", f.name)).await? {
+        return Ok(());
+    }
+    let known: std::collections::BTreeSet<String> = transfer::ledger(ctx.client, f.name)
+        .await?
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
+    let new: Vec<String> = catalog::tables_matching(ctx.client, ctx.schema(), f.regex)
+        .await?
+        .into_iter()
+        .filter(|t| !known.contains(t))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(
+        family = f.name,
+        tables = new.len(),
+        "table-per-process instances re-accumulated; reopening the family"
+    );
+    inventory::add_to_snapshot(ctx.client, ctx.schema(), &new).await?;
+    let steps: Vec<String> = ["check", "rollback_ddl", "migrate", "drop"]
+        .iter()
+        .map(|s| format!("p1.{}.{s}", f.name))
+        .collect();
+    state::forget_steps(ctx.client, ctx.phase, &steps).await
+}
+
 /// Runs phase 1.
 pub(crate) async fn apply(ctx: &Ctx<'_>, dump_target: Option<&str>) -> Result<()> {
     ctx.step("p1.inventory", "inventory", || {
@@ -134,6 +166,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, dump_target: Option<&str>) -> Result<()
     .await?;
     for f in &FAMILIES {
         let g = f.name;
+        reopen_if_reaccumulated(ctx, f).await?;
         ctx.step(&format!("p1.{g}.create"), g, || create(ctx, f))
             .await?;
         ctx.step(&format!("p1.{g}.check"), g, || check(ctx, f))

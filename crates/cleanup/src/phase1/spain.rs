@@ -162,13 +162,12 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
         .archive_dir
         .join("phase1")
         .join("rollback_spain.sql");
-    let mut file = String::from(
-        "-- Rollback DDL for the Spain-specific tables (seed 000 P1-S3-06); they were empty when dropped.\n\n",
-    );
+    let header = "-- Rollback DDL for the Spain-specific tables (seed 000 P1-S3-06); they were empty when dropped.\n\n";
+    let mut sections = Vec::new();
     let mut records = Vec::new();
     for t in &present {
         let Some(d) = ddls.get(t) else { continue };
-        file.push_str(&format!("-- {t}\n{}\n", d.sql));
+        sections.push((format!("-- {t}"), d.sql.clone()));
         records.push(RollbackRecord {
             step: STEP.into(),
             object_name: t.clone(),
@@ -179,7 +178,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>) -> Result<Value> {
             file: Some(path.display().to_string()),
         });
     }
-    files::write_durable(&path, file.as_bytes())?;
+    files::write_sections(&path, header, &sections)?;
     let list_sql = qualified_list(schema, &present);
     let (present_ref, records_ref, list_ref) = (&present, &records, &list_sql);
     ddl::in_tx(ctx, "drop the Spain-specific tables", || async move {

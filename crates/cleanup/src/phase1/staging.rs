@@ -191,21 +191,20 @@ pub(crate) async fn record_rollback_file(ctx: &Ctx<'_>) -> Result<Value> {
     let schema = ctx.schema();
     let present = candidates(ctx).await?;
     let ddls = catalog::ddl::table_ddl_many(ctx.client, schema, &present, schema, false).await?;
-    let mut file = String::from(
+    let header = String::from(
         "-- Rollback DDL for staging/artifact tables (seed 000 P1-S3-03). Tables that held rows\n\
          -- were archived: reload them with COPY … FROM '<archive>/<table>.csv' (FORMAT csv, HEADER).\n\n",
     );
-    for t in &present {
-        if let Some(d) = ddls.get(t) {
-            file.push_str(&format!("-- {t}\n{}\n", d.sql));
-        }
-    }
+    let sections: Vec<(String, String)> = present
+        .iter()
+        .filter_map(|t| ddls.get(t).map(|d| (format!("-- {t}"), d.sql.clone())))
+        .collect();
     let path = ctx
         .config
         .archive_dir
         .join("phase1")
         .join("rollback_staging.sql");
-    let sha = files::write_durable(&path, file.as_bytes())?;
+    let sha = files::write_sections(&path, &header, &sections)?;
     Ok(json!({ "file": path.display().to_string(), "sha256": sha, "tables": present }))
 }
 

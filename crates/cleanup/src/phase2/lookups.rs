@@ -251,3 +251,18 @@ pub(crate) async fn complex_signatures(ctx: &Ctx<'_>) -> Result<Value> {
     }
     Ok(Value::Object(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::domain_name;
+
+    #[test]
+    fn domains_are_the_uppercase_table_name_split_after_the_prefix() {
+        assert_eq!(domain_name("tipocatcalle"), "TIPO_CATCALLE");
+        assert_eq!(domain_name("tippersautoriz"), "TIP_PERSAUTORIZ");
+        assert_eq!(domain_name("estadofraude"), "ESTADO_FRAUDE");
+        assert_eq!(domain_name("estadosjuicios"), "ESTADOS_JUICIOS");
+        assert_eq!(domain_name("estfirmaelectronica"), "EST_FIRMAELECTRONICA");
+        assert_eq!(domain_name("otra"), "OTRA");
+    }
+}

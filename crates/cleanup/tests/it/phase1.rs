@@ -152,3 +152,59 @@ async fn inventory_and_status() {
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn reaccumulated_instances_are_caught_and_cleaned_by_the_next_apply() {
+    let db = fixture::database("p1_reacc", Shape::small()).await;
+    let client = db.connect().await.unwrap();
+    let config = fixture::config("p1_reacc");
+    let rollback_file = config.archive_dir.join("phase1/rollback_tmp_deuda.sql");
+    let cleanup = Cleanup::connect(&db.connection_string, config)
+        .await
+        .unwrap();
+    cleanup.apply(Phase::One, &quiet).await.unwrap();
+    let before = count(&client, "SELECT count(*) FROM cf_quere_pro.tmp_deuda").await;
+
+    // An unpatched code path creates a new per-process table.
+    client
+        .batch_execute(
+            "CREATE TABLE cf_quere_pro.tmp_deuda_1800001 (importe NUMERIC(18,2), numfacturas NUMERIC(10,0), facsocemi NUMERIC(10,0), faccnttnum NUMERIC(10,0));
+             INSERT INTO cf_quere_pro.tmp_deuda_1800001 VALUES (1.50, 1, 1, 42), (2.50, 2, 1, 43);",
+        )
+        .await
+        .unwrap();
+    let monitor = cleanup.monitor().await.unwrap();
+    assert!(
+        monitor.alert && monitor.examples == vec!["tmp_deuda_1800001".to_string()],
+        "{monitor}"
+    );
+    cleanup.apply(Phase::One, &quiet).await.unwrap();
+    assert!(!cleanup.monitor().await.unwrap().alert);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM cf_quere_pro.tmp_deuda").await,
+        before + 2
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM cf_quere_pro.tmp_deuda WHERE proceso_id = 1800001"
+        )
+        .await,
+        2
+    );
+    let file = std::fs::read_to_string(&rollback_file).unwrap();
+    assert!(
+        file.contains("-- tmp_deuda_1779001\n") && file.contains("-- tmp_deuda_1800001\n"),
+        "the rollback script keeps every table"
+    );
+    let checks = cleanup.verify(Phase::One).await.unwrap();
+    assert!(
+        all_passed(&checks),
+        "{}",
+        checks
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
