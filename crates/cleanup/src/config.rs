@@ -295,13 +295,15 @@ mod tests {
 
     #[test]
     fn protected_names_may_be_qualified() {
-        let mut c = CleanupConfig::default();
-        c.protected_tables = [
-            "persona".into(),
-            "cf_quere_pro.contrato".into(),
-            "otro.factura".into(),
-        ]
-        .into();
+        let c = CleanupConfig {
+            protected_tables: [
+                "persona".into(),
+                "cf_quere_pro.contrato".into(),
+                "otro.factura".into(),
+            ]
+            .into(),
+            ..CleanupConfig::default()
+        };
         assert!(c.is_protected("persona"));
         assert!(c.is_protected("contrato"));
         assert!(!c.is_protected("factura"));
