@@ -28,6 +28,8 @@ pub mod recorder;
 #[cfg(feature = "server")]
 pub mod reference;
 #[cfg(feature = "server")]
+pub mod runtime;
+#[cfg(feature = "server")]
 pub mod server;
 
 pub use lease::{Acquired, Lease, LeaseError};

@@ -161,13 +161,14 @@ pub async fn snapshot(global: &GlobalOptions, args: SnapshotArgs) -> anyhow::Res
 pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = RunConfig::load(args.config.as_deref())?;
     let mappings = load_mappings(global)?;
-    if let Some(kafka) = config.kafka.as_ref().filter(|k| k.capture_only) {
-        return super::kafka::capture_only(global, &config, kafka).await;
-    }
     let (legacy_db, _) = global.connect(Side::Legacy).await?;
     let (supra_db, _) = global.connect(Side::Supra).await?;
+    let ops_config = config.ops_config(
+        legacy_db.clone(),
+        supra_db.clone(),
+        service::has_bidirectional(&mappings),
+    );
     let service = Service::new(&config.pipeline_options(), legacy_db, supra_db, mappings);
-    let service = super::kafka::wire(service, config.kafka.as_ref())?;
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -175,6 +176,21 @@ pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCo
         let _ = stop.send(true);
     });
     let (forward, reverse) = service.stats();
+    // Kept until the service stops: dropping it stops the server and the collector.
+    let _ops = match ops_config {
+        Some(ops_config) => {
+            let cells = std::iter::once(&forward)
+                .chain(reverse.as_ref())
+                .map(|s| s.state.clone())
+                .collect();
+            let ops =
+                supra_sync_ops::runtime::OpsRuntime::start(ops_config, cells, stopped.clone())
+                    .await?;
+            tracing::info!(addr = %ops.local_addr(), "serving /metrics, /healthz and /readyz");
+            Some(ops)
+        }
+        None => None,
+    };
     let reporter = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));
         loop {
@@ -198,8 +214,7 @@ pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for SIGTERM or Ctrl-C.
-pub(crate) async fn wait_for_signal() {
+async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -86,9 +86,10 @@ impl Collector {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => self.round().await,
+                _ = tick.tick() => {}
                 _ = shutdown.wait_for(|v| *v) => return,
             }
+            self.round().await;
         }
     }
 
