@@ -32,6 +32,7 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::book::{self, LogRow, LogStatus, MappingRow, ParkedRow};
+use crate::conflict::{self, Check, Verdict};
 use crate::reader::RowReader;
 use crate::snapshot::{Chunk, EntityProgress, record_progress};
 use crate::write::TargetWriter;
@@ -75,6 +76,10 @@ struct Planned {
     mappings: Vec<MappingRow>,
     parked: Option<ParkedRow>,
     rekey: Option<(String, String, String)>,
+    /// Conflict check for bidirectional entities.
+    check: Option<Check>,
+    /// Open conflict this change must queue behind.
+    held_by: Option<Uuid>,
 }
 
 /// Applies batches of source transactions to the target, in order.
@@ -97,6 +102,10 @@ pub struct Applier {
     staged: Vec<(String, Vec<Option<String>>)>,
     /// Joined and child rows fetched for the current batch, by (table, filter).
     prefetched: HashMap<FetchKey, Vec<Row>>,
+    /// Open conflicts by (entity, legacy key), refreshed every batch.
+    open_conflicts: HashMap<(String, String), Uuid>,
+    /// Shapes of target tables (for conflict checks).
+    target_schemas: HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
 }
 
 /// A fetch of rows: table plus `column = value` filter (values as text).
@@ -169,6 +178,8 @@ impl Applier {
             pending_unpark: Vec::new(),
             staged: Vec::new(),
             prefetched: HashMap::new(),
+            open_conflicts: HashMap::new(),
+            target_schemas: HashMap::new(),
         })
     }
 
@@ -259,6 +270,13 @@ impl Applier {
             let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
             book::write_mappings(self.bookkeeping(), &mappings).await?;
         }
+        let tables: Vec<supra_sync_core::TableName> = plans
+            .iter()
+            .filter_map(|p| p.check.as_ref().map(|c| c.table.clone()))
+            .collect();
+        for table in tables {
+            self.target_schema(&table).await?;
+        }
         let tx = self
             .target
             .transaction()
@@ -278,6 +296,14 @@ impl Applier {
         )
         .await
         .map_err(|e| EngineError::sql("recording the replication origin position", e))?;
+        Self::run_checks(
+            &tx,
+            self.book.as_ref(),
+            &self.target_schemas,
+            &mut self.open_conflicts,
+            plans,
+        )
+        .await?;
         for plan in plans.iter_mut() {
             if plan.ops.is_empty() {
                 continue;
@@ -327,6 +353,11 @@ impl Applier {
                 .await
                 .map_err(|e| EngineError::sql(format!("staged statement {sql}"), e))?;
         }
+        let versions =
+            Self::record_versions(&tx, self.book.as_ref(), &self.target_schemas, plans).await?;
+        if !reverse {
+            write_versions(&tx, &versions).await?;
+        }
         if let Some((progress, done, lsn)) = &self.pending_progress {
             record_progress(&tx, progress, *done, *lsn).await?;
         }
@@ -355,6 +386,7 @@ impl Applier {
         }
         if reverse {
             let book = self.bookkeeping();
+            write_versions(book, &versions).await?;
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
                 book::rekey_mapping(book, entity, old, new).await?;
             }
@@ -476,6 +508,7 @@ impl Applier {
     ) -> Result<(), EngineError> {
         let mut known: HashMap<(String, String), Uuid> = self.prefetch_identities(batch).await?;
         self.prefetch_rows(batch).await?;
+        self.refresh_open_conflicts().await?;
         for tx in batch {
             for change in &tx.changes {
                 let routes = self.mappings.routes_for(tx.side, &change.table);
@@ -488,6 +521,203 @@ impl Applier {
             }
         }
         Ok(())
+    }
+
+    async fn refresh_open_conflicts(&mut self) -> Result<(), EngineError> {
+        let rows = self
+            .bookkeeping()
+            .query(
+                "SELECT entity_type::text, entity_id::text, id FROM supra_sync.sync_conflicts WHERE status = 'open'",
+                &[],
+            )
+            .await
+            .map_err(|e| EngineError::sql("reading open conflicts", e))?;
+        self.open_conflicts = rows
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect();
+        Ok(())
+    }
+
+    async fn target_schema(
+        &mut self,
+        table: &supra_sync_core::TableName,
+    ) -> Result<Arc<supra_sync_core::RowSchema>, EngineError> {
+        if let Some(s) = self.target_schemas.get(table) {
+            return Ok(s.clone());
+        }
+        let schema = supra_sync_postgres::catalog::load_table(&self.target, table)
+            .await?
+            .ok_or_else(|| EngineError::Definite(format!("target table {table} does not exist")))?;
+        self.target_schemas.insert(table.clone(), schema.clone());
+        Ok(schema)
+    }
+
+    /// Conflict checks, inside the target transaction, before any write: locks each checked
+    /// row, decides by policy, records conflicts, and clears the operations of changes that
+    /// must not be applied.
+    async fn run_checks(
+        tx: &tokio_postgres::Transaction<'_>,
+        book: Option<&Client>,
+        schemas: &HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
+        open_conflicts: &mut HashMap<(String, String), Uuid>,
+        plans: &mut [Planned],
+    ) -> Result<(), EngineError> {
+        for plan in plans.iter_mut() {
+            if let Some(conflict_id) = plan.held_by.or_else(|| {
+                open_conflicts
+                    .get(&(plan.log.entity.clone(), plan.log.entity_id.clone()))
+                    .copied()
+            }) {
+                if plan.log.status == LogStatus::Applied {
+                    plan.ops.clear();
+                    plan.mappings.clear();
+                    plan.check = None;
+                    plan.held_by = Some(conflict_id);
+                    plan.log.status = LogStatus::Held;
+                    plan.log.error = Some(format!("held behind open conflict {conflict_id}"));
+                }
+                continue;
+            }
+            let Some(check) = plan.check.clone() else {
+                continue;
+            };
+            if plan.ops.is_empty() {
+                continue;
+            }
+            let (expected, last_write) = Self::expected_hash(tx, book, &check).await?;
+            if last_write.is_some_and(|w| check.incoming_ts <= w) {
+                plan.ops.clear();
+                plan.check = None;
+                plan.log.status = LogStatus::Skipped;
+                plan.log.error = Some("superseded: supra-sync wrote a newer synced version of this row after this change".into());
+                continue;
+            }
+            let schema = schemas.get(&check.table).ok_or_else(|| {
+                EngineError::Definite(format!("no shape loaded for {}", check.table))
+            })?;
+            let current = conflict::read_current(tx, schema, &check).await?;
+            let verdict = conflict::decide(&check, expected.as_deref(), &current);
+            if verdict == Verdict::Apply {
+                continue;
+            }
+            let id = match book {
+                Some(book) => conflict::record(book, &check, &current, verdict).await?,
+                None => conflict::record(tx, &check, &current, verdict).await?,
+            };
+            match verdict {
+                Verdict::Hold => {
+                    plan.ops.clear();
+                    plan.mappings.clear();
+                    plan.check = None;
+                    plan.log.status = LogStatus::Held;
+                    plan.log.error = Some(format!(
+                        "conflict {id}: both sides changed the row; held for review"
+                    ));
+                    open_conflicts.insert((check.entity.clone(), check.legacy_key.clone()), id);
+                }
+                Verdict::SkipResolved => {
+                    plan.ops.clear();
+                    plan.check = None;
+                    plan.log.status = LogStatus::Skipped;
+                    plan.log.error = Some(format!(
+                        "conflict {id} resolved by policy: the other side's version is kept"
+                    ));
+                }
+                Verdict::ApplyResolved | Verdict::Apply => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn expected_hash(
+        tx: &tokio_postgres::Transaction<'_>,
+        book: Option<&Client>,
+        check: &Check,
+    ) -> Result<(Option<String>, Option<chrono::DateTime<Utc>>), EngineError> {
+        let sql = "SELECT last_synced_hash, last_legacy_hash, last_write_to_supra_at, last_write_to_legacy_at
+                     FROM supra_sync.sync_mappings WHERE entity_type = $1 AND legacy_id = $2";
+        let row = match book {
+            Some(book) => {
+                book.query_opt(sql, &[&check.entity, &check.legacy_key])
+                    .await
+            }
+            None => tx.query_opt(sql, &[&check.entity, &check.legacy_key]).await,
+        }
+        .map_err(|e| EngineError::sql("reading the last synced versions", e))?;
+        // The target of a legacy change is SUPRA, and vice versa; a change is stale when it
+        // committed before supra-sync's last write to its own side.
+        Ok(row.map_or((None, None), |r| match check.source {
+            Side::Legacy => (r.get(0), r.get(3)),
+            Side::Supra => (r.get(1), r.get(2)),
+        }))
+    }
+
+    /// After the writes: the new agreed versions of every checked row (read back under the
+    /// row lock), plus the held changes.
+    async fn record_versions(
+        tx: &tokio_postgres::Transaction<'_>,
+        book: Option<&Client>,
+        schemas: &HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
+        plans: &[Planned],
+    ) -> Result<Vec<Version>, EngineError> {
+        let mut versions = Vec::new();
+        for plan in plans {
+            if let (Some(conflict_id), LogStatus::Held) = (plan.held_by, plan.log.status) {
+                let raw = &plan.log.raw;
+                let (direction, op) = (plan.log.source.direction(), plan.log.operation);
+                match book {
+                    Some(book) => {
+                        conflict::hold(
+                            book,
+                            conflict_id,
+                            direction,
+                            op,
+                            raw,
+                            plan.log.source_lsn,
+                            plan.log.commit_ts,
+                        )
+                        .await?
+                    }
+                    None => {
+                        conflict::hold(
+                            tx,
+                            conflict_id,
+                            direction,
+                            op,
+                            raw,
+                            plan.log.source_lsn,
+                            plan.log.commit_ts,
+                        )
+                        .await?
+                    }
+                }
+            }
+            let Some(check) = &plan.check else { continue };
+            if plan.ops.is_empty() || plan.log.status != LogStatus::Applied {
+                continue;
+            }
+            let Some(schema) = schemas.get(&check.table) else {
+                continue;
+            };
+            let current = conflict::read_current(tx, schema, check).await?;
+            let Some(target_hash) = current.hash else {
+                continue;
+            };
+            let (supra_hash, legacy_hash) = match check.source {
+                Side::Legacy => (target_hash, check.incoming_hash.clone()),
+                Side::Supra => (check.incoming_hash.clone(), target_hash),
+            };
+            versions.push(Version {
+                entity: check.entity.clone(),
+                key: check.legacy_key.clone(),
+                supra_hash,
+                legacy_hash,
+                written_to: check.source.other(),
+                written_at: current.read_at,
+            });
+        }
+        Ok(versions)
     }
 
     /// One query per joined/child table for all the rows the batch's changes need.
@@ -622,6 +852,8 @@ impl Applier {
             mappings: Vec::new(),
             parked: None,
             rekey: None,
+            check: None,
+            held_by: None,
         };
         let result = match tx.side {
             Side::Legacy => {
@@ -798,6 +1030,22 @@ impl Applier {
         planned.ops = entity.forward(&row, &ctx).map_err(Outcome::eval)?;
         planned.log.supra_id = Some(id);
         known.insert((name.clone(), key.clone()), id);
+        if entity.direction() == Direction::Bidirectional {
+            planned.check = Some(Check {
+                entity: name.clone(),
+                legacy_key: key.clone(),
+                supra_id: id,
+                policy: entity.conflicts(),
+                source: Side::Legacy,
+                table: entity.supra_tables()[0].clone(),
+                key_columns: vec![entity.supra_id_column().to_string()],
+                key_values: vec![Value::Uuid(id)],
+                columns: supra_image_columns(entity),
+                incoming_image: row.to_json(),
+                incoming_hash: conflict::row_hash(&row, &[]),
+                incoming_ts: tx.commit_ts,
+            });
+        }
         planned.mappings.push(MappingRow {
             entity: name,
             legacy_table: entity.legacy_table().to_string(),
@@ -939,6 +1187,21 @@ impl Applier {
         ctx.add_mapping(&name, &legacy_key, supra_id);
         ctx.supra_id = Some(supra_id);
         planned.ops = entity.reverse(&row, &ctx).map_err(Outcome::eval)?;
+        let image = supra_image_columns(entity);
+        planned.check = Some(Check {
+            entity: name.clone(),
+            legacy_key: legacy_key.clone(),
+            supra_id,
+            policy: entity.conflicts(),
+            source: Side::Supra,
+            table: entity.legacy_table().clone(),
+            key_columns: entity.legacy_key().to_vec(),
+            key_values: parse_key_text(&legacy_key),
+            columns: Vec::new(),
+            incoming_image: row.to_json(),
+            incoming_hash: conflict::row_hash(&row, &image),
+            incoming_ts: tx.commit_ts,
+        });
         planned.mappings.push(MappingRow {
             entity: name,
             legacy_table: entity.legacy_table().to_string(),
@@ -1043,4 +1306,48 @@ pub fn parse_key_text(key: &str) -> Vec<Value> {
         }
     }
     vec![Value::Text(key.to_string())]
+}
+
+/// The versions both sides agree on after a write.
+struct Version {
+    entity: String,
+    key: String,
+    supra_hash: String,
+    legacy_hash: String,
+    written_to: Side,
+    written_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Stores the agreed versions (SUPRA image hash, legacy image hash) of synced rows and when
+/// supra-sync wrote them.
+async fn write_versions<C: tokio_postgres::GenericClient>(
+    client: &C,
+    versions: &[Version],
+) -> Result<(), EngineError> {
+    for v in versions {
+        let side = v.written_to.to_string();
+        client
+            .execute(
+                "UPDATE supra_sync.sync_mappings SET last_synced_hash = $3, last_legacy_hash = $4,
+                        last_write_to_supra_at = CASE WHEN $5::text = 'supra' THEN $6 ELSE last_write_to_supra_at END,
+                        last_write_to_legacy_at = CASE WHEN $5::text = 'legacy' THEN $6 ELSE last_write_to_legacy_at END
+                  WHERE entity_type = $1 AND legacy_id = $2",
+                &[&v.entity, &v.key, &v.supra_hash, &v.legacy_hash, &side, &v.written_at],
+            )
+            .await
+            .map_err(|e| EngineError::sql("recording synced versions", e))?;
+    }
+    Ok(())
+}
+
+/// The SUPRA columns compared for conflicts: what the mapping writes, minus id and tenant.
+fn supra_image_columns(entity: &EntityMapping) -> Vec<String> {
+    entity
+        .supra_columns()
+        .iter()
+        .filter(|c| {
+            c.as_str() != entity.supra_id_column() && Some(c.as_str()) != entity.tenant_column()
+        })
+        .cloned()
+        .collect()
 }

@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod book;
+pub mod conflict;
 pub mod pipeline;
 pub mod publish;
 pub mod raw;

@@ -10,6 +10,19 @@ use tokio_postgres::Client;
 
 use crate::EngineError;
 
+/// The SQL expression giving a column's text exactly as pgoutput sends it. A plain `::text`
+/// cast would strip the padding of `char(n)` values, so those go through their output
+/// function.
+pub fn text_expr(col: &supra_sync_core::ColumnDef) -> String {
+    let name = quote_ident(&col.name);
+    match col.pg_type {
+        supra_sync_core::PgType::Bpchar => {
+            format!("CASE WHEN {name} IS NULL THEN NULL ELSE format('%s', {name}) END")
+        }
+        _ => format!("{name}::text"),
+    }
+}
+
 /// Reads rows; caches table shapes. The connection must use `TimeZone = UTC`.
 pub struct RowReader {
     client: Client,
@@ -52,7 +65,7 @@ impl RowReader {
         schema
             .columns
             .iter()
-            .map(|c| format!("{}::text", quote_ident(&c.name)))
+            .map(text_expr)
             .collect::<Vec<_>>()
             .join(", ")
     }

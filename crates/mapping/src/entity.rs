@@ -188,6 +188,13 @@ impl EntityMapping {
     pub fn supra_columns(&self) -> &[String] {
         &self.primary_columns
     }
+
+    /// Legacy columns written by `[reverse]` (empty for one-way entities).
+    pub fn reverse_columns(&self) -> &[String] {
+        self.reverse
+            .as_ref()
+            .map_or(&[], |r| r.column_names.as_slice())
+    }
 }
 
 /// Parses, substitutes template variables and compiles one expression source, reporting

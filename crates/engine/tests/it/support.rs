@@ -70,6 +70,29 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 impl SyncEnv {
     /// Builds the databases and runs setup for both directions.
     pub async fn new() -> SyncEnv {
+        Self::with_mappings(mappings()).await
+    }
+
+    /// The shipped mappings with persona's conflict policy replaced.
+    pub async fn with_persona_policy(policy: &str) -> SyncEnv {
+        let dir = repo_root().join("mappings");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if path.file_name().is_some_and(|n| n == "persona.toml") {
+                text = text.replace(
+                    "conflicts = \"manual\"",
+                    &format!("conflicts = \"{policy}\""),
+                );
+            }
+            files.push((path, text));
+        }
+        Self::with_mappings(Arc::new(MappingSet::from_sources(&files).unwrap())).await
+    }
+
+    /// Builds the databases with the given mappings and runs setup for both directions.
+    pub async fn with_mappings(mappings: Arc<MappingSet>) -> SyncEnv {
         let legacy_db = legacy()
             .fresh_database_from("legacy_schema", legacy_schema)
             .await
@@ -83,7 +106,6 @@ impl SyncEnv {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
-        let mappings = mappings();
         let env = SyncEnv {
             legacy: legacy_db,
             supra: supra_db,

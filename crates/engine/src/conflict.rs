@@ -1,0 +1,436 @@
+//! Conflict detection and policies for bidirectional entities.
+//!
+//! ```text
+//!  sync_mappings.last_synced_hash / last_legacy_hash: the two images when both sides agreed
+//!                         │
+//!  incoming change ──► lock the target row (FOR UPDATE, inside the apply transaction)
+//!                      hash its image ── equal? ──► apply, then record both new hashes
+//!                                  └── differs / row gone ──► conflict:
+//!     manual       → not applied; sync_conflicts row (open); later changes to the row are held
+//!     legacy_wins  → the legacy side's change is applied, the SUPRA side's is not
+//!     supra_wins   → the other way round
+//!     newest_wins  → the later commit timestamp wins (tie: legacy, the system of record)
+//!  every automatically decided conflict is recorded too (resolved, by `policy:<name>`)
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+use supra_sync_core::{RowSchema, Side, TableName, Value, quote_ident};
+use supra_sync_mapping::ConflictPolicy;
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::EngineError;
+
+/// Hash of an image: the named columns' text forms, in the given order.
+pub fn image_hash<'a>(pairs: impl Iterator<Item = (&'a str, Option<String>)>) -> String {
+    let mut h = Sha256::new();
+    for (name, text) in pairs {
+        h.update(name.as_bytes());
+        h.update([0x1f]);
+        match text {
+            Some(t) => {
+                h.update([1]);
+                h.update(t.as_bytes());
+            }
+            None => h.update([0]),
+        }
+        h.update([0x1e]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Hash of `columns` of a row (missing columns count as NULL; empty: every column).
+pub fn row_hash(row: &supra_sync_core::Row, columns: &[String]) -> String {
+    if columns.is_empty() {
+        return image_hash(
+            row.schema
+                .columns
+                .iter()
+                .zip(&row.values)
+                .map(|(c, v)| (c.name.as_str(), v.to_text())),
+        );
+    }
+    image_hash(
+        columns
+            .iter()
+            .map(|c| (c.as_str(), row.get(c).and_then(Value::to_text))),
+    )
+}
+
+/// What to verify before an incoming change overwrites a row of a bidirectional entity.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Entity.
+    pub entity: String,
+    /// Legacy key text.
+    pub legacy_key: String,
+    /// SUPRA id.
+    pub supra_id: Uuid,
+    /// The mapping's policy.
+    pub policy: ConflictPolicy,
+    /// Side the change comes from.
+    pub source: Side,
+    /// Target table holding the row.
+    pub table: TableName,
+    /// Key columns of the row on the target.
+    pub key_columns: Vec<String>,
+    /// Key values.
+    pub key_values: Vec<Value>,
+    /// Target columns forming the compared image (empty: every column of the target row).
+    pub columns: Vec<String>,
+    /// The incoming change's image (JSON), for the conflict record.
+    pub incoming_image: Json,
+    /// Hash of the incoming side's image (recorded as that side's hash once applied).
+    pub incoming_hash: String,
+    /// Commit time of the incoming change.
+    pub incoming_ts: DateTime<Utc>,
+}
+
+/// The target row as it is now.
+#[derive(Debug, Clone)]
+pub struct Current {
+    /// Hash of its image (`None`: no row).
+    pub hash: Option<String>,
+    /// Its image as JSON.
+    pub image: Option<Json>,
+    /// Commit time of its last change.
+    pub commit_ts: Option<DateTime<Utc>>,
+    /// The server clock when the row was read (under the row lock).
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Locks and reads the target row.
+pub async fn read_current<C: GenericClient>(
+    client: &C,
+    schema: &RowSchema,
+    check: &Check,
+) -> Result<Current, EngineError> {
+    let all: Vec<String>;
+    let columns: &[String] = if check.columns.is_empty() {
+        all = schema.columns.iter().map(|c| c.name.clone()).collect();
+        &all
+    } else {
+        &check.columns
+    };
+    let cols = columns
+        .iter()
+        .map(|c| match schema.columns.iter().find(|d| &d.name == c) {
+            Some(def) => crate::reader::text_expr(def),
+            None => format!("{}::text", quote_ident(c)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cond = check
+        .key_columns
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let ty = schema
+                .columns
+                .iter()
+                .find(|c| &c.name == k)
+                .map(|c| c.pg_type.sql_name())
+                .unwrap_or("text");
+            format!("{} = ${}::text::{ty}", quote_ident(k), i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let sql = format!(
+        "SELECT {cols}, pg_xact_commit_timestamp(xmin), clock_timestamp() FROM {} WHERE {cond} FOR UPDATE",
+        check.table.quoted()
+    );
+    let keys: Vec<Option<String>> = check.key_values.iter().map(Value::to_text).collect();
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = keys
+        .iter()
+        .map(|k| k as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    let row = client.query_opt(&sql, &params).await.map_err(|e| {
+        EngineError::sql(format!("locking {} for conflict detection", check.table), e)
+    })?;
+    let Some(row) = row else {
+        return Ok(Current {
+            hash: None,
+            image: None,
+            commit_ts: None,
+            read_at: None,
+        });
+    };
+    let mut image = Map::new();
+    let mut texts = Vec::with_capacity(columns.len());
+    for (i, c) in columns.iter().enumerate() {
+        let raw: Option<String> = row.get(i);
+        let ty = schema
+            .columns
+            .iter()
+            .find(|d| &d.name == c)
+            .map(|d| d.pg_type)
+            .unwrap_or(supra_sync_core::PgType::Text);
+        let normal = raw.map(|t| {
+            Value::parse_text(ty, &t)
+                .ok()
+                .and_then(|v| v.to_text())
+                .unwrap_or(t)
+        });
+        image.insert(c.clone(), normal.clone().map_or(Json::Null, Json::String));
+        texts.push((c.as_str(), normal));
+    }
+    let hash = image_hash(texts.into_iter());
+    Ok(Current {
+        hash: Some(hash),
+        image: Some(Json::Object(image)),
+        commit_ts: row.get(columns.len()),
+        read_at: row.get(columns.len() + 1),
+    })
+}
+
+/// What to do with the incoming change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No conflict: apply.
+    Apply,
+    /// Conflict decided for the incoming side: apply and record it resolved.
+    ApplyResolved,
+    /// Conflict decided for the target side: skip and record it resolved.
+    SkipResolved,
+    /// Manual policy: hold the change and open a conflict.
+    Hold,
+}
+
+/// Decides a conflict by policy. `expected` is the target side's hash at the last sync.
+pub fn decide(check: &Check, expected: Option<&str>, current: &Current) -> Verdict {
+    let Some(expected) = expected else {
+        return Verdict::Apply;
+    };
+    if current.hash.as_deref() == Some(expected) {
+        return Verdict::Apply;
+    }
+    let incoming_wins = match check.policy {
+        ConflictPolicy::Manual => return Verdict::Hold,
+        ConflictPolicy::LegacyWins => check.source == Side::Legacy,
+        ConflictPolicy::SupraWins => check.source == Side::Supra,
+        ConflictPolicy::NewestWins => match current.commit_ts {
+            Some(ts) if ts == check.incoming_ts => check.source == Side::Legacy,
+            Some(ts) => check.incoming_ts > ts,
+            None => true,
+        },
+    };
+    if incoming_wins {
+        Verdict::ApplyResolved
+    } else {
+        Verdict::SkipResolved
+    }
+}
+
+/// The policy's name as stored in `sync_conflicts.policy`.
+pub fn policy_name(p: ConflictPolicy) -> &'static str {
+    match p {
+        ConflictPolicy::LegacyWins => "legacy_wins",
+        ConflictPolicy::SupraWins => "supra_wins",
+        ConflictPolicy::NewestWins => "newest_wins",
+        ConflictPolicy::Manual => "manual",
+    }
+}
+
+/// Records a conflict; returns its id. Open for `Hold`, resolved by the policy otherwise.
+pub async fn record<C: GenericClient>(
+    client: &C,
+    check: &Check,
+    current: &Current,
+    verdict: Verdict,
+) -> Result<Uuid, EngineError> {
+    let conflict_type = if current.hash.is_none() {
+        "update_missing"
+    } else {
+        "concurrent_update"
+    };
+    let (legacy_data, supra_data) = match check.source {
+        Side::Legacy => (Some(check.incoming_image.clone()), current.image.clone()),
+        Side::Supra => (current.image.clone(), Some(check.incoming_image.clone())),
+    };
+    let (legacy_ts, supra_ts) = match check.source {
+        Side::Legacy => (Some(check.incoming_ts), current.commit_ts),
+        Side::Supra => (current.commit_ts, Some(check.incoming_ts)),
+    };
+    let policy = policy_name(check.policy);
+    let (status, resolution) = match verdict {
+        Verdict::Hold | Verdict::Apply => ("open", None),
+        Verdict::ApplyResolved | Verdict::SkipResolved => {
+            let incoming_won = verdict == Verdict::ApplyResolved;
+            let legacy_won = (check.source == Side::Legacy) == incoming_won;
+            (
+                "resolved",
+                Some(if legacy_won {
+                    "legacy_wins"
+                } else {
+                    "supra_wins"
+                }),
+            )
+        }
+    };
+    let row = client
+        .query_one(
+            "INSERT INTO supra_sync.sync_conflicts
+                    (entity_type, entity_id, direction, legacy_data, supra_data, conflict_type, policy,
+                     status, resolution, legacy_commit_ts, supra_commit_ts, resolved_by, resolved_at)
+             VALUES ($1::text, $2::text, $3::text, $4::text::jsonb, $5::text::jsonb, $6::text, $7::text,
+                     $8::text, $9::text, $10, $11,
+                     CASE WHEN $8::text = 'resolved' THEN 'policy:' || $7::text END,
+                     CASE WHEN $8::text = 'resolved' THEN now() END)
+             RETURNING id",
+            &[
+                &check.entity,
+                &check.legacy_key,
+                &check.source.direction(),
+                &legacy_data.map(|j| j.to_string()),
+                &supra_data.map(|j| j.to_string()),
+                &conflict_type,
+                &policy,
+                &status,
+                &resolution,
+                &legacy_ts,
+                &supra_ts,
+            ],
+        )
+        .await
+        .map_err(|e| EngineError::sql("recording a conflict", e))?;
+    Ok(row.get(0))
+}
+
+/// Queues a change behind an open conflict.
+pub async fn hold<C: GenericClient>(
+    client: &C,
+    conflict: Uuid,
+    direction: &str,
+    operation: &str,
+    raw: &Json,
+    lsn: supra_sync_core::Lsn,
+    ts: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    client
+        .execute(
+            // sync_conflicts.held_changes is kept by a trigger on held_changes.
+            "INSERT INTO supra_sync.held_changes (conflict_id, seq, direction, operation, raw_change, source_lsn, source_commit_ts)
+             SELECT $1, COALESCE(max(seq), 0) + 1, $2, $3, $4::text::jsonb, $5::text::pg_lsn, $6
+               FROM supra_sync.held_changes WHERE conflict_id = $1",
+            &[&conflict, &direction, &operation, &raw.to_string(), &lsn.to_string(), &ts],
+        )
+        .await
+        .map_err(|e| EngineError::sql("holding a change behind a conflict", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(policy: ConflictPolicy, source: Side, ts: i64) -> Check {
+        Check {
+            entity: "persona".into(),
+            legacy_key: "1".into(),
+            supra_id: Uuid::nil(),
+            policy,
+            source,
+            table: TableName::new("public", "persons"),
+            key_columns: vec!["id".into()],
+            key_values: vec![],
+            columns: vec![],
+            incoming_image: Json::Null,
+            incoming_hash: String::new(),
+            incoming_ts: DateTime::from_timestamp(ts, 0).unwrap(),
+        }
+    }
+
+    fn current(hash: &str, ts: i64) -> Current {
+        Current {
+            hash: Some(hash.into()),
+            image: None,
+            commit_ts: DateTime::from_timestamp(ts, 0),
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn policies_decide_deterministically() {
+        use ConflictPolicy::*;
+        assert_eq!(
+            decide(&check(Manual, Side::Legacy, 5), Some("a"), &current("a", 1)),
+            Verdict::Apply
+        );
+        assert_eq!(
+            decide(&check(Manual, Side::Legacy, 5), None, &current("b", 1)),
+            Verdict::Apply
+        );
+        assert_eq!(
+            decide(&check(Manual, Side::Legacy, 5), Some("a"), &current("b", 1)),
+            Verdict::Hold
+        );
+        assert_eq!(
+            decide(
+                &check(LegacyWins, Side::Legacy, 5),
+                Some("a"),
+                &current("b", 9)
+            ),
+            Verdict::ApplyResolved
+        );
+        assert_eq!(
+            decide(
+                &check(LegacyWins, Side::Supra, 5),
+                Some("a"),
+                &current("b", 1)
+            ),
+            Verdict::SkipResolved
+        );
+        assert_eq!(
+            decide(
+                &check(SupraWins, Side::Supra, 5),
+                Some("a"),
+                &current("b", 9)
+            ),
+            Verdict::ApplyResolved
+        );
+        assert_eq!(
+            decide(
+                &check(NewestWins, Side::Supra, 5),
+                Some("a"),
+                &current("b", 9)
+            ),
+            Verdict::SkipResolved
+        );
+        assert_eq!(
+            decide(
+                &check(NewestWins, Side::Supra, 9),
+                Some("a"),
+                &current("b", 5)
+            ),
+            Verdict::ApplyResolved
+        );
+        // Tie: legacy, the system of record, wins.
+        assert_eq!(
+            decide(
+                &check(NewestWins, Side::Legacy, 5),
+                Some("a"),
+                &current("b", 5)
+            ),
+            Verdict::ApplyResolved
+        );
+        assert_eq!(
+            decide(
+                &check(NewestWins, Side::Supra, 5),
+                Some("a"),
+                &current("b", 5)
+            ),
+            Verdict::SkipResolved
+        );
+    }
+
+    #[test]
+    fn hash_distinguishes_null_from_empty_and_order() {
+        let a = image_hash([("x", None), ("y", Some("1".into()))].into_iter());
+        let b = image_hash([("x", Some(String::new())), ("y", Some("1".into()))].into_iter());
+        let c = image_hash([("y", Some("1".into())), ("x", None)].into_iter());
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+}

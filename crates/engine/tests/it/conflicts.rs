@@ -1,0 +1,187 @@
+//! Conflict detection on bidirectional entities: concurrent updates are not overwritten
+//! blindly; `manual` holds only the affected row; automatic policies converge.
+
+use std::time::Duration;
+
+use supra_sync_core::Side;
+use supra_sync_testkit::wait_until;
+
+use crate::support::{SyncEnv, wait_count};
+
+async fn admin(env: &SyncEnv) -> tokio_postgres::Client {
+    let c = env.supra.connect().await.unwrap();
+    c.batch_execute("SET app.is_admin = 'true'").await.unwrap();
+    c
+}
+
+/// Persons 1 and 2 synced, then a concurrent phone change on both sides of person 1 while the
+/// SUPRA → legacy pipeline is stopped (so the SUPRA change is still in flight).
+async fn concurrent_phone_change(
+    env: &SyncEnv,
+) -> (tokio_postgres::Client, tokio_postgres::Client) {
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = admin(env).await;
+    let forward = env.start(Side::Legacy);
+    let reverse = env.start(Side::Supra);
+    legacy
+        .batch_execute(
+            "INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre, prstelef) VALUES
+               (1, 'F', 'Lucía', '4420000001'), (2, 'F', 'Pedro', '4420000002')",
+        )
+        .await
+        .unwrap();
+    wait_count(&supra, "SELECT count(*) FROM persons", 2).await;
+    // Both pipelines idle: the versions both sides agree on are recorded.
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.sync_mappings WHERE last_synced_hash IS NOT NULL AND last_legacy_hash IS NOT NULL",
+        2,
+    )
+    .await;
+    reverse.stop().await.unwrap();
+    supra
+        .batch_execute("UPDATE persons SET phone = '4429999999' WHERE first_name = 'Lucía'")
+        .await
+        .unwrap();
+    legacy
+        .batch_execute(
+            "UPDATE cf_quere_pro.persona SET prstelef = '4421111111' WHERE prsid = 1;
+             UPDATE cf_quere_pro.persona SET prstelef = '4422222222' WHERE prsid = 2;",
+        )
+        .await
+        .unwrap();
+    wait_until("forward pipeline to process both updates", Duration::from_secs(60), || async {
+        let n: i64 = supra
+            .query_one(
+                "SELECT count(*) FROM supra_sync.sync_log WHERE direction = 'legacy_to_supra' AND operation = 'update'",
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .get(0);
+        Ok(n == 2)
+    })
+    .await
+    .unwrap();
+    forward.stop().await.unwrap();
+    (legacy, supra)
+}
+
+#[tokio::test]
+async fn manual_policy_holds_only_the_conflicting_row() {
+    let env = SyncEnv::new().await;
+    let (legacy, supra) = concurrent_phone_change(&env).await;
+    let conflict = supra
+        .query_one(
+            "SELECT entity_id::text, conflict_type::text, status::text, policy::text,
+                    legacy_data->>'prstelef', supra_data->>'phone'
+               FROM supra_sync.sync_conflicts",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(conflict.get::<_, String>(0), "1");
+    assert_eq!(conflict.get::<_, String>(1), "concurrent_update");
+    assert_eq!(conflict.get::<_, String>(2), "open");
+    assert_eq!(conflict.get::<_, String>(3), "manual");
+    assert_eq!(
+        conflict.get::<_, Option<String>>(4).as_deref(),
+        Some("4421111111"),
+        "both images recorded"
+    );
+    assert_eq!(
+        conflict.get::<_, Option<String>>(5).as_deref(),
+        Some("4429999999")
+    );
+    // Person 1 was not overwritten; person 2 flowed on.
+    let phones: Vec<(String, Option<String>)> = supra
+        .query(
+            "SELECT first_name, phone FROM persons ORDER BY first_name",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        phones,
+        vec![
+            ("Lucía".into(), Some("4429999999".into())),
+            ("Pedro".into(), Some("4422222222".into()))
+        ]
+    );
+    // The SUPRA side's change, arriving later, queues behind the open conflict: legacy keeps
+    // its own value and nothing is lost.
+    let reverse = env.start(Side::Supra);
+    wait_count(&supra, "SELECT count(*) FROM supra_sync.held_changes", 1).await;
+    reverse.stop().await.unwrap();
+    let legacy_phone: Option<String> = legacy
+        .query_one(
+            "SELECT prstelef FROM cf_quere_pro.persona WHERE prsid = 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(legacy_phone.as_deref(), Some("4421111111"));
+    let held: i32 = supra
+        .query_one("SELECT held_changes FROM supra_sync.sync_conflicts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 1);
+    env.teardown().await;
+}
+
+#[tokio::test]
+async fn legacy_wins_policy_converges_on_the_legacy_version_and_records_it() {
+    let env = SyncEnv::with_persona_policy("legacy_wins").await;
+    let (legacy, supra) = concurrent_phone_change(&env).await;
+    // The forward change was applied over SUPRA's concurrent edit.
+    let phone: Option<String> = supra
+        .query_one("SELECT phone FROM persons WHERE first_name = 'Lucía'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(phone.as_deref(), Some("4421111111"));
+    let row = supra
+        .query_one(
+            "SELECT status::text, resolution::text, resolved_by FROM supra_sync.sync_conflicts",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "resolved");
+    assert_eq!(row.get::<_, String>(1), "legacy_wins");
+    assert_eq!(row.get::<_, String>(2), "policy:legacy_wins");
+    // The SUPRA change still in flight was superseded: it must not overwrite legacy.
+    let reverse = env.start(Side::Supra);
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.sync_log WHERE direction = 'supra_to_legacy' AND status = 'skipped'",
+        1,
+    )
+    .await;
+    reverse.stop().await.unwrap();
+    let legacy_phone: Option<String> = legacy
+        .query_one(
+            "SELECT prstelef FROM cf_quere_pro.persona WHERE prsid = 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        legacy_phone.as_deref(),
+        Some("4421111111"),
+        "legacy wins on both sides"
+    );
+    let phone: Option<String> = supra
+        .query_one("SELECT phone FROM persons WHERE first_name = 'Lucía'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(phone.as_deref(), Some("4421111111"));
+    env.teardown().await;
+}
