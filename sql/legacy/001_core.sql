@@ -40,6 +40,9 @@
 --   contado.condiametro    millimetres (13, 15, 20, 25, 32, 40, 50, 80, 100);
 --                          SUPRA wants inches (meters.diameter_inches)
 --   direccion.dirtipo      C callejero, E correspondencia, F fiscal, L libre
+--   contrato.cnttcategtarif, ptoserv.ptoscategtarif, tarifa.tartipo (tipotarifa.ttarid):
+--                          1 domestica, 2 comercial, 3 industrial, 4 gobierno (seed 003
+--                          Sprint 5), 5 mixta, 6 rural, 7 social (tariff_schedules.category)
 -- =============================================================================
 
 CREATE SCHEMA cf_quere_pro;
@@ -255,7 +258,7 @@ CREATE TABLE cf_quere_pro.ptoserv (
     ptosmotcorte    NUMERIC(5,0),
     ptossncontador  CHAR(1)       DEFAULT 'S',
     ptostipofact    CHAR(1)       DEFAULT 'M',
-    ptoscategtarif  VARCHAR(4),
+    ptoscategtarif  NUMERIC(5,0),
     ptosperiodic    CHAR(1)       DEFAULT 'M',
     ptoslat         VARCHAR(30),
     ptoslong        VARCHAR(30),
@@ -323,7 +326,7 @@ CREATE TABLE cf_quere_pro.contrato (
     cnttfecalta      TIMESTAMP,
     cnttfecbaja      TIMESTAMP,
     cnttmotbaja      NUMERIC(5,0),
-    cnttcategtarif   VARCHAR(4),
+    cnttcategtarif   NUMERIC(5,0),
     cntttarid        NUMERIC(5,0),
     cnttformapago    CHAR(1)       DEFAULT 'V',
     cnttbanco        VARCHAR(40),

@@ -10,11 +10,10 @@
 --
 --   concepto      billing concepts with SAT codes (static rows below)
 --   tarifa        one tariff per category and year (2024 closed, 2025 open-ended);
---                 tartipo is the category code of tipotarifa.ttarcodigo, the same
---                 code as contrato.cnttcategtarif and ptoserv.ptoscategtarif:
---                 DOM domestico, DSOC domestico social, COM comercial,
---                 IND industrial, GOB gobierno, MIX mixto, RUR rural,
---                 PUB servicio publico (hidrantes, fuentes), TEM temporal de obra
+--                 tartipo is the category (tipotarifa.ttarid), as in seed 003
+--                 Sprint 5: 1 domestica, 2 comercial, 3 industrial, 4 gobierno, and
+--                 5 mixta, 6 rural, 7 social; contrato.cnttcategtarif and
+--                 ptoserv.ptoscategtarif use the same codes
 --   aplictarif    consumption blocks of a tariff (-> tariff_schedules.blocks):
 --                 aptlimi..aptlimf m3 (aptlimf NULL = open), aptprecio per m3,
 --                 aptcuotafija fixed charge of the block, aptfecapl = tarfecini
@@ -62,7 +61,7 @@ INSERT INTO cf_quere_pro.concepto VALUES
 CREATE TABLE cf_quere_pro.tarifa (
     tarid              NUMERIC(5,0)  NOT NULL,
     tardesc            VARCHAR(80),
-    tartipo            VARCHAR(4),
+    tartipo            NUMERIC(5,0),
     tarexpid           NUMERIC(5,0),
     tarfecini          TIMESTAMP,
     tarfecfin          TIMESTAMP,

@@ -35,6 +35,9 @@
 --                   TC tarjeta, WE web, KI kiosko
 --   tipocontador    1 volumetrico, 2 velocidad, 3 electromagnetico, 4 ultrasonico,
 --                   5 smart
+--   tipotarifa      1 domestica, 2 comercial, 3 industrial, 4 gobierno, 5 mixta,
+--                   6 rural, 7 social (tariff categories: tarifa.tartipo,
+--                   contrato.cnttcategtarif, ptoserv.ptoscategtarif)
 --   tipodireccion   C callejero, E correspondencia, F fiscal, L libre
 -- The other lookup tables are filled by the fixture generator (seed step).
 -- =============================================================================
@@ -116,7 +119,7 @@ CREATE TABLE cf_quere_pro.tipobonifdoc  (tbdbonid NUMERIC(5,0) NOT NULL, tbddoci
 -- ---------------------------------------------------------------------------
 CREATE TABLE cf_quere_pro.tipocontratcn (              -- 37 columns
     tcnid NUMERIC(5,0) NOT NULL, tcntxtid NUMERIC(10,0), tcncodigo VARCHAR(6), tcndesc VARCHAR(80),
-    tcnexpid NUMERIC(5,0), tcntipoptos VARCHAR(2), tcncategtarif VARCHAR(4), tcntarid NUMERIC(5,0),
+    tcnexpid NUMERIC(5,0), tcntipoptos VARCHAR(2), tcncategtarif NUMERIC(5,0), tcntarid NUMERIC(5,0),
     tcnperiodic CHAR(1), tcnsnmedido CHAR(1), tcnsnfianza CHAR(1), tcnimpfianza DOUBLE PRECISION,
     tcnsnderconex CHAR(1), tcnimpderconex DOUBLE PRECISION, tcnsnprorrateo CHAR(1), tcndiasvenc NUMERIC(3,0),
     tcnsnfactelec CHAR(1), tcnsnrecargo CHAR(1), tcnpctrecargo DOUBLE PRECISION, tcnsnsocial CHAR(1),
@@ -176,7 +179,7 @@ CREATE TABLE cf_quere_pro.tipovariable (               -- 14 columns
 );
 CREATE TABLE cf_quere_pro.tiposumin (                  -- 12 columns
     tsuid NUMERIC(5,0) NOT NULL, tsutxtid NUMERIC(10,0), tsucodigo VARCHAR(6), tsudesc VARCHAR(80),
-    tsutipoptos VARCHAR(2), tsucategtarif VARCHAR(4), tsusnmedido CHAR(1), tsudotacion NUMERIC(5,0),
+    tsutipoptos VARCHAR(2), tsucategtarif NUMERIC(5,0), tsusnmedido CHAR(1), tsudotacion NUMERIC(5,0),
     tsuorden NUMERIC(3,0), tsusnactivo CHAR(1), tsuhstusu VARCHAR(10), tsuhsthora TIMESTAMP,
     CONSTRAINT pk_tiposumin PRIMARY KEY (tsuid)
 );
@@ -214,7 +217,7 @@ CREATE TABLE cf_quere_pro.estadocontador (ecocod CHAR(1) NOT NULL, ecotxtid NUME
 CREATE TABLE cf_quere_pro.estadofactura  (efacod CHAR(1) NOT NULL, efatxtid NUMERIC(10,0), efasnpendiente CHAR(1), efahstusu VARCHAR(10), efahsthora TIMESTAMP, CONSTRAINT pk_estadofactura PRIMARY KEY (efacod));
 CREATE TABLE cf_quere_pro.estadoorden    (eorcod CHAR(1) NOT NULL, eortxtid NUMERIC(10,0), eorsnfinal CHAR(1), eorhstusu VARCHAR(10), eorhsthora TIMESTAMP, CONSTRAINT pk_estadoorden PRIMARY KEY (eorcod));
 CREATE TABLE cf_quere_pro.estadolectura  (elecod CHAR(1) NOT NULL, eletxtid NUMERIC(10,0), elesnfacturable CHAR(1), elehstusu VARCHAR(10), elehsthora TIMESTAMP, CONSTRAINT pk_estadolectura PRIMARY KEY (elecod));
-CREATE TABLE cf_quere_pro.tipoptoserv    (tptcod VARCHAR(2) NOT NULL, tpttxtid NUMERIC(10,0), tptcategdef VARCHAR(4), tptsnmedido CHAR(1), tpthstusu VARCHAR(10), tpthsthora TIMESTAMP, CONSTRAINT pk_tipoptoserv PRIMARY KEY (tptcod));
+CREATE TABLE cf_quere_pro.tipoptoserv    (tptcod VARCHAR(2) NOT NULL, tpttxtid NUMERIC(10,0), tptcategdef NUMERIC(5,0), tptsnmedido CHAR(1), tpthstusu VARCHAR(10), tpthsthora TIMESTAMP, CONSTRAINT pk_tipoptoserv PRIMARY KEY (tptcod));
 CREATE TABLE cf_quere_pro.tipofactptos   (tftcod CHAR(1) NOT NULL, tfttxtid NUMERIC(10,0), tfthstusu VARCHAR(10), tfthsthora TIMESTAMP, CONSTRAINT pk_tipofactptos PRIMARY KEY (tftcod));
 CREATE TABLE cf_quere_pro.tipoperiodic   (tpecod CHAR(1) NOT NULL, tpetxtid NUMERIC(10,0), tpemeses NUMERIC(2,0), tpehstusu VARCHAR(10), tpehsthora TIMESTAMP, CONSTRAINT pk_tipoperiodic PRIMARY KEY (tpecod));
 CREATE TABLE cf_quere_pro.tipolectura    (tlecod CHAR(1) NOT NULL, tletxtid NUMERIC(10,0), tlesnreal CHAR(1), tlehstusu VARCHAR(10), tlehsthora TIMESTAMP, CONSTRAINT pk_tipolectura PRIMARY KEY (tlecod));
@@ -251,8 +254,8 @@ INSERT INTO cf_quere_pro.estadoorden (eorcod, eortxtid, eorsnfinal) VALUES
 INSERT INTO cf_quere_pro.estadolectura (elecod, eletxtid, elesnfacturable) VALUES
  ('V',1051,'S'),('S',1052,'S'),('E',1053,'S'),('R',1054,'N'),('C',1055,'S');
 INSERT INTO cf_quere_pro.tipoptoserv (tptcod, tpttxtid, tptcategdef, tptsnmedido) VALUES
- ('DO',1101,'DOM','S'),('CO',1102,'COM','S'),('IN',1103,'IND','S'),('GO',1104,'GOB','S'),
- ('MX',1105,'MIX','S'),('RU',1106,'RUR','N'),('HI',1107,'PUB','N'),('FU',1108,'PUB','N'),('TE',1109,'TEM','N');
+ ('DO',1101,1,'S'),('CO',1102,2,'S'),('IN',1103,3,'S'),('GO',1104,4,'S'),
+ ('MX',1105,5,'S'),('RU',1106,6,'N'),('HI',1107,4,'N'),('FU',1108,4,'N'),('TE',1109,2,'N');
 INSERT INTO cf_quere_pro.tipofactptos (tftcod, tfttxtid) VALUES ('M',1111),('F',1112),('E',1113);
 INSERT INTO cf_quere_pro.tipoperiodic (tpecod, tpetxtid, tpemeses) VALUES ('M',1121,1),('B',1122,2),('T',1123,3);
 INSERT INTO cf_quere_pro.tipolectura (tlecod, tletxtid, tlesnreal) VALUES
@@ -284,8 +287,8 @@ INSERT INTO cf_quere_pro.tipoanomalia (tanid, tantxtid, tansnestima) VALUES
  (1,1251,'S'),(2,1252,'S'),(3,1253,'N'),(4,1254,'S'),(5,1255,'N'),(6,1256,'N'),(7,1257,'S'),(8,1258,'N');
 INSERT INTO cf_quere_pro.tipocontador (tconid, tcontxtid) VALUES (1,1261),(2,1262),(3,1263),(4,1264),(5,1265);
 INSERT INTO cf_quere_pro.tipotarifa (ttarid, ttartxtid, ttarcodigo, ttarsnmedido) VALUES
- (1,1271,'DOM','S'),(2,1272,'DSOC','S'),(3,1273,'COM','S'),(4,1274,'IND','S'),(5,1275,'GOB','S'),
- (6,1276,'MIX','S'),(7,1277,'RUR','N'),(8,1278,'PUB','N'),(9,1279,'TEM','N');
+ (1,1271,'DOM','S'),(2,1272,'COM','S'),(3,1273,'IND','S'),(4,1274,'GOB','S'),
+ (5,1275,'MIX','S'),(6,1276,'RUR','N'),(7,1277,'SOC','S');
 INSERT INTO cf_quere_pro.tipoorden (torid, tortxtid, torcodigo, tordesc, torprioridad, torhorassla, torsncorte, torsnmaterial) VALUES
  (1,1281,'INS','INSTALACION DE TOMA Y MEDIDOR',3,240,'N','S'),
  (2,1282,'COR','CORTE POR ADEUDO',2,72,'S','N'),
@@ -333,8 +336,8 @@ INSERT INTO cf_quere_pro.tabladesc (tddtddid, tddescri) VALUES
  (1251,'MEDIDOR OPACO'),(1252,'MEDIDOR DETENIDO'),(1253,'PERRO BRAVO'),(1254,'PREDIO CERRADO'),
  (1255,'FUGA VISIBLE'),(1256,'MEDIDOR INVERTIDO'),(1257,'MEDIDOR ENTERRADO'),(1258,'SELLO VIOLADO'),
  (1261,'VOLUMETRICO'),(1262,'VELOCIDAD'),(1263,'ELECTROMAGNETICO'),(1264,'ULTRASONICO'),(1265,'INTELIGENTE AMI'),
- (1271,'DOMESTICO'),(1272,'DOMESTICO SOCIAL'),(1273,'COMERCIAL'),(1274,'INDUSTRIAL'),(1275,'GOBIERNO'),
- (1276,'MIXTO'),(1277,'RURAL'),(1278,'SERVICIO PUBLICO'),(1279,'TEMPORAL'),
+ (1271,'DOMESTICO'),(1272,'COMERCIAL'),(1273,'INDUSTRIAL'),(1274,'GOBIERNO Y SERVICIOS PUBLICOS'),
+ (1275,'MIXTO'),(1276,'RURAL'),(1277,'DOMESTICO SOCIAL'),
  (1281,'INSTALACION'),(1282,'CORTE'),(1283,'RECONEXION'),(1284,'FUGA'),(1285,'CAMBIO DE MEDIDOR'),
  (1286,'INSPECCION'),(1287,'VERIFICACION DE LECTURA'),(1288,'BAJA'),
  (1291,'TOMA CLANDESTINA'),(1292,'DERIVACION NO AUTORIZADA'),(1293,'MEDIDOR MANIPULADO'),
