@@ -1,0 +1,138 @@
+//! `kill -9` of `supra-sync run` at random points — during the initial snapshot (small
+//! chunks) and during streaming, under a workload on both sides — and a restart each time:
+//! afterwards nothing is missing, nothing is doubled, and no slot was ever confirmed past what
+//! its target had committed.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use supra_sync_core::Side;
+use supra_sync_testkit::{legacy, supra, wait_until};
+
+use crate::positions::{Audit, Sampler, assert_logged, assert_never_ahead};
+use crate::support::{Env, PATIENCE, Service, assert_in_step, caught_up};
+use crate::workload::{Plan, Workload};
+
+/// Kills in all; at most [`SNAPSHOT_KILLS`] of them while the snapshot runs.
+const KILLS: usize = 22;
+const SNAPSHOT_KILLS: usize = 8;
+const SERVICE_ENV: &[(&str, &str)] = &[("SUPRA_SYNC_SNAPSHOT_CHUNK_ROWS", "200")];
+
+/// (chunks committed, entities not done) of the snapshot.
+async fn snapshot_state(supra: &tokio_postgres::Client) -> Result<(i64, i64), String> {
+    let row = supra
+        .query_one(
+            "SELECT COALESCE(sum(chunks_done), 0)::bigint, count(*) FILTER (WHERE status <> 'done')
+               FROM supra_sync.snapshot_progress",
+            &[],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Kills the service a moment after the snapshot committed one more chunk (so that every
+/// run makes progress); returns false when the snapshot finished first.
+async fn kill_after_a_chunk(env: &Env, service: &mut Service, rng: &mut StdRng) -> bool {
+    let supra = env.supra().await;
+    let (chunks, _) = snapshot_state(&supra).await.unwrap();
+    wait_until("a snapshot chunk to commit", PATIENCE, || async {
+        let (now, pending) = snapshot_state(&supra).await?;
+        Ok(now > chunks || pending == 0)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", service.log_tail()));
+    tokio::time::sleep(Duration::from_millis(rng.gen_range(0..250))).await; // the kill moment
+    let running = snapshot_state(&supra).await.unwrap().1 > 0;
+    service.kill().await;
+    running
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing() {
+    let started = std::time::Instant::now();
+    let env = Env::new(legacy(), supra(), 300).await;
+    let audits = [
+        Audit::create(&env, Side::Legacy).await,
+        Audit::create(&env, Side::Supra).await,
+    ];
+    let samplers = [
+        Sampler::start(&env, Side::Legacy),
+        Sampler::start(&env, Side::Supra),
+    ];
+    let mut rng = StdRng::seed_from_u64(9);
+    let workload = Workload::start(
+        &env,
+        &Plan {
+            legacy_writers: 2,
+            supra_writer: true,
+            pace: Duration::from_millis(20),
+            seed: 99,
+        },
+    );
+
+    let mut snapshot_kills = 0;
+    while snapshot_kills < SNAPSHOT_KILLS {
+        let mut service = env.start(SERVICE_ENV);
+        if !kill_after_a_chunk(&env, &mut service, &mut rng).await {
+            break;
+        }
+        snapshot_kills += 1;
+    }
+    let mut kills = snapshot_kills;
+    let mut service = env.start(SERVICE_ENV);
+    let supra_client = env.supra().await;
+    wait_until("the snapshot to finish", PATIENCE, || async {
+        Ok(snapshot_state(&supra_client).await?.1 == 0)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", service.log_tail()));
+    let snapshot_done = started.elapsed();
+    while kills < KILLS {
+        // Up to 1.5 s of streaming (catching up the backlog of the previous kill).
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1_500))).await;
+        service.check_alive().unwrap();
+        service.kill().await;
+        kills += 1;
+        service = env.start(SERVICE_ENV);
+    }
+    let tally = workload.stop().await;
+    caught_up(&env, &mut service).await;
+    let [forward, reverse] = samplers;
+    let (forward, reverse) = (forward.finish().await, reverse.finish().await);
+    let [legacy_audit, supra_audit] = audits;
+    let (legacy_commits, supra_commits) = (
+        legacy_audit.commits(&env).await,
+        supra_audit.commits(&env).await,
+    );
+    let ahead = assert_never_ahead("legacy → SUPRA", &forward, &legacy_commits)
+        + assert_never_ahead("SUPRA → legacy", &reverse, &supra_commits);
+    assert_logged(&env, "legacy_to_supra", &legacy_commits).await;
+    assert_logged(&env, "supra_to_legacy", &supra_commits).await;
+    assert_in_step(&env).await;
+    eprintln!(
+        "crash: {kills} kills ({snapshot_kills} during the snapshot, done after {snapshot_done:?}), \
+         {} + {} audited transactions, {} samples ({ahead} with the slot ahead of the origin), \
+         {} workload transactions, {} workload errors, total {:?}",
+        legacy_commits.len(),
+        supra_commits.len(),
+        forward.len() + reverse.len(),
+        tally.changes(),
+        tally.errors.len(),
+        started.elapsed()
+    );
+    assert!(
+        tally.errors.is_empty(),
+        "the workload failed: {:?}",
+        tally.errors
+    );
+    assert!(
+        snapshot_kills >= 3,
+        "only {snapshot_kills} kills landed during the snapshot"
+    );
+    service.stop().await;
+    legacy_audit.drop(&env).await;
+    supra_audit.drop(&env).await;
+    env.teardown().await;
+}

@@ -1,0 +1,130 @@
+//! A crash-restart (immediate stop, then start) of the SUPRA server and then of the legacy
+//! server while the service streams a workload both ways: the service reconnects by itself,
+//! and afterwards nothing is missing, nothing is doubled, and no slot was confirmed past
+//! what its target had committed (the origin and the slot both recover from WAL).
+
+use std::time::Duration;
+
+use supra_sync_core::{Lsn, Side};
+use supra_sync_testkit::{Cluster, ClusterOptions, wait_until};
+
+use crate::positions::{Audit, Sampler, assert_logged, assert_never_ahead};
+use crate::support::{Env, PATIENCE, Service, assert_in_step, caught_up, lsn};
+use crate::workload::{Plan, Workload};
+
+/// Crash-restarts `cluster` (in a blocking section: pg_ctl waits).
+fn crash_restart(cluster: &Cluster) {
+    tokio::task::block_in_place(|| {
+        cluster.stop(false).expect("immediate stop");
+        cluster.restart().expect("start again");
+    });
+}
+
+/// The position of the `side → other` origin on its target, once reachable.
+async fn applied(env: &Env, side: Side) -> Lsn {
+    let found = std::cell::Cell::new(Lsn::ZERO);
+    wait_until("the target to answer", PATIENCE, || async {
+        let target = match side {
+            Side::Legacy => env.supra.connect().await,
+            Side::Supra => env.legacy.connect().await,
+        }
+        .map_err(|e| e.to_string())?;
+        let origin = env.names.origin(side);
+        found.set(
+            lsn(
+                &target,
+                "SELECT pg_replication_origin_progress($1, true)::text",
+                &[&origin],
+            )
+            .await?
+            .unwrap_or(Lsn::ZERO),
+        );
+        Ok(true)
+    })
+    .await
+    .unwrap();
+    found.get()
+}
+
+/// Waits until both pipelines applied something new after `label`: they reconnected.
+async fn both_resume(env: &Env, service: &mut Service, label: &str) {
+    for side in [Side::Legacy, Side::Supra] {
+        let before = applied(env, side).await;
+        let result = wait_until(
+            &format!("{side} → {} to resume after {label}", side.other()),
+            PATIENCE,
+            || {
+                let alive = service.check_alive();
+                async move {
+                    alive?;
+                    Ok(applied(env, side).await > before)
+                }
+            },
+        )
+        .await;
+        result.unwrap_or_else(|e| panic!("{e}\n{}", service.log_tail()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_of_each_database_mid_stream_loses_nothing_and_doubles_nothing() {
+    let started = std::time::Instant::now();
+    let (legacy_cluster, supra_cluster) = tokio::task::block_in_place(|| {
+        (
+            Cluster::start(ClusterOptions::named("restart-legacy")).expect("legacy cluster"),
+            Cluster::start(ClusterOptions::named("restart-supra")).expect("SUPRA cluster"),
+        )
+    });
+    let env = Env::new(&legacy_cluster, &supra_cluster, 100).await;
+    let audits = [
+        Audit::create(&env, Side::Legacy).await,
+        Audit::create(&env, Side::Supra).await,
+    ];
+    let samplers = [
+        Sampler::start(&env, Side::Legacy),
+        Sampler::start(&env, Side::Supra),
+    ];
+    let mut service = env.start(&[]);
+    caught_up(&env, &mut service).await;
+    let workload = Workload::start(
+        &env,
+        &Plan {
+            legacy_writers: 2,
+            supra_writer: true,
+            pace: Duration::from_millis(20),
+            seed: 7,
+        },
+    );
+    both_resume(&env, &mut service, "the start").await;
+    crash_restart(&supra_cluster);
+    both_resume(&env, &mut service, "the SUPRA restart").await;
+    crash_restart(&legacy_cluster);
+    both_resume(&env, &mut service, "the legacy restart").await;
+    let tally = workload.stop().await;
+    caught_up(&env, &mut service).await;
+
+    let [forward, reverse] = samplers;
+    let (forward, reverse) = (forward.finish().await, reverse.finish().await);
+    let [legacy_audit, supra_audit] = audits;
+    let (legacy_commits, supra_commits) = (
+        legacy_audit.commits(&env).await,
+        supra_audit.commits(&env).await,
+    );
+    assert_never_ahead("legacy → SUPRA", &forward, &legacy_commits);
+    assert_never_ahead("SUPRA → legacy", &reverse, &supra_commits);
+    assert_logged(&env, "legacy_to_supra", &legacy_commits).await;
+    assert_logged(&env, "supra_to_legacy", &supra_commits).await;
+    assert_in_step(&env).await;
+    eprintln!(
+        "restart: {} + {} audited transactions, {} workload transactions ({} failed while a server was down), total {:?}",
+        legacy_commits.len(),
+        supra_commits.len(),
+        tally.changes(),
+        tally.errors.len(),
+        started.elapsed()
+    );
+    service.stop().await;
+    legacy_audit.drop(&env).await;
+    supra_audit.drop(&env).await;
+    env.teardown().await;
+}
