@@ -196,15 +196,15 @@ impl Applier {
         let (end_lsn, commit_ts) = (last.end_lsn, last.commit_ts);
         let mut plans = Vec::new();
         self.plan_batch(batch, &mut plans).await?;
-        if self.opts.halt_on_failure {
-            if let Some(p) = plans.iter().find(|p| p.log.status == LogStatus::Failed) {
-                return Err(EngineError::Definite(format!(
-                    "halting on failed change to {} {}: {}",
-                    p.log.entity,
-                    p.log.entity_id,
-                    p.log.error.clone().unwrap_or_default()
-                )));
-            }
+        if self.opts.halt_on_failure
+            && let Some(p) = plans.iter().find(|p| p.log.status == LogStatus::Failed)
+        {
+            return Err(EngineError::Definite(format!(
+                "halting on failed change to {} {}: {}",
+                p.log.entity,
+                p.log.entity_id,
+                p.log.error.clone().unwrap_or_default()
+            )));
         }
         let commit_started = std::time::Instant::now();
         match self.commit(&mut plans, end_lsn, commit_ts, false).await {
@@ -1292,18 +1292,17 @@ impl Outcome {
 /// Splits a `sync_mappings.legacy_id` back into key values: a single value, or a JSON array
 /// for composite keys.
 pub fn parse_key_text(key: &str) -> Vec<Value> {
-    if key.starts_with('[') {
-        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(key)
-        {
-            return items
-                .into_iter()
-                .map(|i| match i {
-                    serde_json::Value::Null => Value::Null,
-                    serde_json::Value::String(s) => Value::Text(s),
-                    other => Value::Text(other.to_string()),
-                })
-                .collect();
-        }
+    if key.starts_with('[')
+        && let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(key)
+    {
+        return items
+            .into_iter()
+            .map(|i| match i {
+                serde_json::Value::Null => Value::Null,
+                serde_json::Value::String(s) => Value::Text(s),
+                other => Value::Text(other.to_string()),
+            })
+            .collect();
     }
     vec![Value::Text(key.to_string())]
 }

@@ -269,10 +269,10 @@ impl Pipeline {
         let mut position = start_lsn;
         loop {
             // Start the next snapshot chunk when nothing else is pending.
-            if batch.is_empty() {
-                if let Some(state) = snapshot.as_mut() {
-                    state.maybe_start_chunk().await?;
-                }
+            if batch.is_empty()
+                && let Some(state) = snapshot.as_mut()
+            {
+                state.maybe_start_chunk().await?;
             }
             let event = if batch.is_empty() {
                 tokio::select! {
@@ -313,15 +313,14 @@ impl Pipeline {
                         continue;
                     }
                 }
-                Some(SourceEvent::Idle { wal_end }) => {
-                    if batch.is_empty() {
-                        source.acknowledge(wal_end);
-                        self.stats
-                            .acknowledged_lsn
-                            .fetch_max(wal_end.0, Ordering::Relaxed);
-                        continue;
-                    }
+                Some(SourceEvent::Idle { wal_end }) if batch.is_empty() => {
+                    source.acknowledge(wal_end);
+                    self.stats
+                        .acknowledged_lsn
+                        .fetch_max(wal_end.0, Ordering::Relaxed);
+                    continue;
                 }
+                Some(SourceEvent::Idle { .. }) => {}
                 Some(SourceEvent::Watermark { lsn, content }) => watermark = Some((lsn, content)),
                 None if batch.is_empty() && skipped_to.is_none() => {
                     return Err(EngineError::Transient(
@@ -343,17 +342,15 @@ impl Pipeline {
                     applier.retry_parked(summary.end_lsn).await?;
                 }
             }
-            if let Some((lsn, content)) = watermark {
-                if let Some(state) = snapshot.as_mut() {
-                    if let Some(end) = state
-                        .on_watermark(self, &mut applier, lsn, &content, &self.stats)
-                        .await?
-                    {
-                        ack = Some(ack.map_or(end, |a| a.max(end)));
-                        if applier.has_parked() {
-                            applier.retry_parked(end).await?;
-                        }
-                    }
+            if let Some((lsn, content)) = watermark
+                && let Some(state) = snapshot.as_mut()
+                && let Some(end) = state
+                    .on_watermark(self, &mut applier, lsn, &content, &self.stats)
+                    .await?
+            {
+                ack = Some(ack.map_or(end, |a| a.max(end)));
+                if applier.has_parked() {
+                    applier.retry_parked(end).await?;
                 }
             }
             if let Some(lsn) = ack {
@@ -421,10 +418,10 @@ impl SnapshotState {
     }
 
     async fn maybe_start_chunk(&mut self) -> Result<(), EngineError> {
-        if self.chunk.is_none() {
-            if let Some(front) = self.queue.front() {
-                self.chunk = Some(self.snapshotter.read_chunk(front).await?);
-            }
+        if self.chunk.is_none()
+            && let Some(front) = self.queue.front()
+        {
+            self.chunk = Some(self.snapshotter.read_chunk(front).await?);
         }
         Ok(())
     }

@@ -35,13 +35,13 @@ pub async fn preflight(client: &Client, label: &str, tables: &[TableName]) -> Ve
         Err(e) => problems.push(PgError::sql("reading wal_level")(e)),
     }
     for (name, min) in [("max_replication_slots", 2), ("max_wal_senders", 2)] {
-        if let Ok(v) = setting(name).await {
-            if v.parse::<i64>().unwrap_or(0) < min {
-                problems.push(PgError::Misconfigured {
-                    problem: format!("the {label} server has {name} = {v}"),
-                    fix: format!("ALTER SYSTEM SET {name} = 10; then restart PostgreSQL"),
-                });
-            }
+        if let Ok(v) = setting(name).await
+            && v.parse::<i64>().unwrap_or(0) < min
+        {
+            problems.push(PgError::Misconfigured {
+                problem: format!("the {label} server has {name} = {v}"),
+                fix: format!("ALTER SYSTEM SET {name} = 10; then restart PostgreSQL"),
+            });
         }
     }
     match client

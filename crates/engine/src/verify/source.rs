@@ -8,6 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// One key's values as text, in the order of its columns.
+type KeyTexts = Vec<Option<String>>;
+
 use supra_sync_core::{Row, RowSchema, TableName, Value, quote_ident};
 use supra_sync_mapping::FetchNeed;
 use supra_sync_postgres::catalog::load_table;
@@ -128,8 +131,7 @@ impl<'a> LegacyReader<'a> {
         &mut self,
         needs: impl Iterator<Item = &FetchNeed>,
     ) -> Result<HashMap<TableName, Vec<Row>>, EngineError> {
-        let mut groups: HashMap<(TableName, Vec<String>), Vec<Vec<Option<String>>>> =
-            HashMap::new();
+        let mut groups: HashMap<(TableName, Vec<String>), Vec<KeyTexts>> = HashMap::new();
         for need in needs {
             let columns: Vec<String> = need.key.iter().map(|(c, _)| c.clone()).collect();
             let values: Vec<Option<String>> = need.key.iter().map(|(_, v)| v.to_text()).collect();

@@ -99,10 +99,10 @@ impl ReplicationSource {
                 }
                 ReplicationEvent::Commit { lsn, end_lsn, .. } => {
                     let event = self.assembler.commit(from_wire(lsn), from_wire(end_lsn))?;
-                    if let SourceEvent::Transaction(tx) = &event {
-                        if tx.commit_lsn < self.start_lsn {
-                            continue;
-                        }
+                    if let SourceEvent::Transaction(tx) = &event
+                        && tx.commit_lsn < self.start_lsn
+                    {
+                        continue;
                     }
                     return Ok(Some(event));
                 }
