@@ -164,14 +164,19 @@ pub async fn write_mappings<C: GenericClient>(
     if rows.is_empty() {
         return Ok(());
     }
-    // One row per identity (the last one wins): a batch may touch a row several times.
+    // One row per identity (the last one wins): a batch may touch a row several times. Also
+    // one row per SUPRA id: a row inserted and then re-keyed in the same batch leaves only its
+    // new key (the rekey of the old key found nothing committed to move).
     let mut last: HashMap<(&str, &str), &MappingRow> = HashMap::new();
+    let mut last_supra: HashMap<(&str, Uuid), &MappingRow> = HashMap::new();
     for r in rows {
         last.insert((r.entity.as_str(), r.legacy_id.as_str()), r);
+        last_supra.insert((r.entity.as_str(), r.supra_id), r);
     }
     let rows: Vec<&MappingRow> = rows
         .iter()
         .filter(|r| std::ptr::eq(last[&(r.entity.as_str(), r.legacy_id.as_str())], *r))
+        .filter(|r| std::ptr::eq(last_supra[&(r.entity.as_str(), r.supra_id)], *r))
         .collect();
     let entity: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
     let table: Vec<&str> = rows.iter().map(|r| r.legacy_table.as_str()).collect();
