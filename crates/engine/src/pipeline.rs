@@ -212,9 +212,8 @@ impl Pipeline {
         let target = self.target_db().connect().await?;
         if let Some(poll) = self.opts.lease_poll {
             // On the connection that commits: see supra_sync_ops::lease on fencing.
-            self.stats.state.set(supra_sync_ops::PipelineState::Standby);
             let lease = supra_sync_ops::Lease::new(&names.slot(side), &names.pipeline(side), poll);
-            match lease.acquire(&target, shutdown).await {
+            match lease.acquire(&target, shutdown, &self.stats.state).await {
                 Ok(supra_sync_ops::Acquired::Held) => {}
                 Ok(supra_sync_ops::Acquired::ShutDown) => return Ok(()),
                 Err(e) if e.is_transient() => return Err(EngineError::Transient(e.to_string())),

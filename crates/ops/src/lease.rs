@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use tokio_postgres::Client;
 
 use crate::names;
+use crate::state::{PipelineState, StateCell};
 
 /// Namespace of supra-sync's advisory locks: the first key of the two-key form, so they never
 /// collide with single-key (`bigint`) advisory locks of other software on the same database.
@@ -136,10 +137,13 @@ impl Lease {
     /// Waits until `session` holds the lease, polling every `poll`; returns
     /// [`Acquired::ShutDown`] if `shutdown` becomes true first. `session` must be the
     /// connection that will commit the applied changes (see the module docs on fencing).
+    ///
+    /// `state` moves to [`PipelineState::Standby`] while another session holds the lease.
     pub async fn acquire(
         &self,
         session: &Client,
         shutdown: &mut watch::Receiver<bool>,
+        state: &StateCell,
     ) -> Result<Acquired, LeaseError> {
         let held =
             metrics::gauge!(names::LEASE_HELD, names::LABEL_PIPELINE => self.pipeline.clone());
@@ -159,6 +163,9 @@ impl Lease {
                 return Ok(Acquired::Held);
             }
             held.set(0.0);
+            if state.get() != PipelineState::Standby {
+                state.set(PipelineState::Standby);
+            }
             if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
                 let holder = self.holder(session).await?;
                 tracing::info!(pipeline = %self.pipeline, lease = %self.key, holder_pid = ?holder,
