@@ -19,7 +19,7 @@ const EXAMPLES: usize = 5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Capture {
     tables: BTreeMap<String, BTreeMap<String, Value>>,
-    mappings: Vec<String>,
+    mappings: BTreeMap<String, String>,
 }
 
 impl Capture {
@@ -29,13 +29,14 @@ impl Capture {
         for (table, key) in tables_of(c).await {
             tables.insert(table.clone(), rows(c, &table, &key).await);
         }
-        let sql = "SELECT entity_type || ' ' || legacy_id || ' ' || supra_id FROM supra_sync.sync_mappings ORDER BY 1";
+        let sql =
+            "SELECT entity_type || ' ' || legacy_id, supra_id::text FROM supra_sync.sync_mappings";
         let mappings = c
             .query(sql, &[])
             .await
             .unwrap()
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect();
         Capture { tables, mappings }
     }
@@ -76,14 +77,21 @@ impl Capture {
                 out.push(format!("{table}: {n} rows differ\n{}", examples.join("\n")));
             }
         }
-        if self.mappings != other.mappings {
-            let (a, b) = (&self.mappings, &other.mappings);
-            let only_a: Vec<_> = a.iter().filter(|m| !b.contains(m)).take(EXAMPLES).collect();
-            let only_b: Vec<_> = b.iter().filter(|m| !a.contains(m)).take(EXAMPLES).collect();
+        // Mappings of deleted rows are kept by design (and a snapshot never sees those rows):
+        // compare the identity of every key both sides know.
+        let differing: Vec<String> = self
+            .mappings
+            .iter()
+            .filter_map(|(k, id)| {
+                let o = other.mappings.get(k).filter(|o| *o != id)?;
+                Some(format!("{k}: {id} vs {o}"))
+            })
+            .collect();
+        if !differing.is_empty() {
+            let shown = &differing[..differing.len().min(EXAMPLES)];
             out.push(format!(
-                "sync_mappings differ ({} vs {} rows): only first {only_a:?}, only second {only_b:?}",
-                a.len(),
-                b.len()
+                "sync_mappings differ for {} keys: {shown:?}",
+                differing.len()
             ));
         }
         out

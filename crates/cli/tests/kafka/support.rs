@@ -336,8 +336,11 @@ pub async fn marker_through(legacy: &Client, supra: &Client, child: &mut Running
     wait_at_least(supra, &sql, 1, child).await;
 }
 
+/// A record's key and value (`None` value: a tombstone).
+pub type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Every record of `topic` (all partitions, up to the current high watermarks).
-pub fn read_topic(bootstrap: &str, topic: &str) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+pub fn read_topic(bootstrap: &str, topic: &str) -> Vec<KeyValue> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     use rdkafka::{ClientConfig, Offset, TopicPartitionList};

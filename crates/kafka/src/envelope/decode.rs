@@ -39,10 +39,12 @@ pub enum Decoded {
     Change(Box<ChangeEvent>),
     /// A tombstone (null value): only for log compaction, nothing to apply.
     Tombstone,
-    /// The delete half of a primary-key change (it carries `__debezium.newkey`). Nothing to
-    /// apply: the matching create carries the whole update and decodes as
-    /// [`ChangeOp::Update`] from the old key to the new row.
-    KeyChangeDelete,
+    /// The delete half of a primary-key change (it carries `__debezium.newkey`), decoded as
+    /// the delete of the old key. The matching create decodes as [`ChangeOp::Update`] from the
+    /// old key to the new row, so a consumer that keeps identities across key changes applies
+    /// that one alone; one that rebuilds from scratch (replay) applies both halves as a delete
+    /// and an insert, like Debezium's consumers do.
+    KeyChangeDelete(Box<ChangeEvent>),
 }
 
 /// Decodes records, caching the row shapes it has seen (one per table and column list).
@@ -97,9 +99,7 @@ impl Decoder {
                 .ok_or_else(|| missing(field))
         };
         let op = text(&envelope, "op")?;
-        if op == "d" && header(super::NEW_KEY_HEADER).is_some() {
-            return Ok(Decoded::KeyChangeDelete);
-        }
+        let key_change_delete = op == "d" && header(super::NEW_KEY_HEADER).is_some();
         let table = TableName::new(text(source, "schema")?, text(source, "table")?);
         let xid = source
             .get("txId")
@@ -216,7 +216,7 @@ impl Decoder {
                 other => return Err(EnvelopeError::new(format!("unknown op {other:?}"))),
             }
         };
-        Ok(Decoded::Change(Box::new(ChangeEvent {
+        let event = Box::new(ChangeEvent {
             change,
             side,
             xid,
@@ -225,7 +225,12 @@ impl Decoder {
             origin,
             snapshot,
             total_order,
-        })))
+        });
+        Ok(if key_change_delete {
+            Decoded::KeyChangeDelete(event)
+        } else {
+            Decoded::Change(event)
+        })
     }
 
     fn shape(&mut self, table: TableName, types: &[u8]) -> Result<Arc<RowSchema>, EnvelopeError> {

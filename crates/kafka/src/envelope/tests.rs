@@ -255,7 +255,7 @@ fn records_decode_back_to_the_same_changes() {
                 );
                 changes.push(event.change);
             }
-            Decoded::Tombstone | Decoded::KeyChangeDelete => {}
+            Decoded::Tombstone | Decoded::KeyChangeDelete(_) => {}
         }
     }
     assert_eq!(changes, t.changes);

@@ -2,12 +2,18 @@
 //!
 //! ```text
 //!  ReplayBatch.records (offset order per partition, partitions interleaved)
-//!    ├─ tombstone / key-change delete ──► counted, nothing to apply
+//!    ├─ tombstone                     ──► counted, nothing to apply
+//!    ├─ key change (delete + create)  ──► delete of the old key, insert of the new one
 //!    ├─ SUPRA-side change             ──► counted, not replayed (replay feeds SUPRA)
 //!    ├─ undecodable                   ──► FailedRecord (goes to sync_log as failed)
 //!    └─ change ─ stable sort by (commit LSN, xid, total_order) ─ group by (xid, commit LSN)
 //!                                                              ─► Vec<Transaction>
 //! ```
+//!
+//! A primary-key change is replayed as Debezium's consumers see it: the old key deleted, the
+//! new one inserted (its SUPRA id is minted from the new key, exactly as a snapshot of the
+//! current legacy would mint it). The two halves may sit in different partitions; applied
+//! this way the result does not depend on which one is read first.
 //!
 //! Sorting by commit LSN restores the source commit order across the partitions (tables) of
 //! one batch, so a contrato usually follows the persona it references; whatever still arrives
@@ -18,7 +24,7 @@
 //! last.
 
 use chrono::Utc;
-use supra_sync_core::{Lsn, Side, Transaction};
+use supra_sync_core::{ChangeOp, Lsn, Side, Transaction};
 
 use crate::envelope::{ChangeEvent, Decoded};
 use crate::replay::{ReplayBatch, ReplayRecord};
@@ -47,8 +53,7 @@ pub struct Prepared {
     pub transactions: Vec<Transaction>,
     /// Records that did not decode.
     pub failed: Vec<FailedRecord>,
-    /// Tombstones and key-change deletes (nothing to apply: the create that follows carries
-    /// the whole change).
+    /// Tombstones (nothing to apply: compaction markers).
     pub tombstones: usize,
     /// Changes captured on the SUPRA side (not replayed into SUPRA).
     pub foreign: usize,
@@ -76,9 +81,13 @@ pub fn prepare(batch: ReplayBatch) -> Prepared {
             ..
         } = record;
         match decoded {
-            Ok(Decoded::Change(event)) if event.side == Side::Legacy => events.push(*event),
-            Ok(Decoded::Change(_)) => out.foreign += 1,
-            Ok(Decoded::Tombstone | Decoded::KeyChangeDelete) => out.tombstones += 1,
+            Ok(Decoded::Change(event) | Decoded::KeyChangeDelete(event))
+                if event.side == Side::Legacy =>
+            {
+                events.push(as_replayed(*event))
+            }
+            Ok(Decoded::Change(_) | Decoded::KeyChangeDelete(_)) => out.foreign += 1,
+            Ok(Decoded::Tombstone) => out.tombstones += 1,
             Err(undecodable) => out.failed.push(FailedRecord {
                 topic,
                 partition,
@@ -114,6 +123,16 @@ pub fn prepare(batch: ReplayBatch) -> Prepared {
         });
     }
     out
+}
+
+/// The create half of a key change (an update from the old key) becomes a plain insert of the
+/// new row: its delete half removed the old key.
+fn as_replayed(mut event: ChangeEvent) -> ChangeEvent {
+    if event.change.op == ChangeOp::Update && event.change.changes_key() {
+        event.change.op = ChangeOp::Insert;
+        event.change.old = None;
+    }
+    event
 }
 
 /// A transaction without changes: lets a batch of tombstones (or of failed records) still

@@ -73,7 +73,7 @@ pub struct TargetStats {
     pub skipped: u64,
     /// Parked changes re-applied once their reference arrived.
     pub unparked: u64,
-    /// Tombstones and key-change deletes (nothing to apply).
+    /// Tombstones (nothing to apply).
     pub tombstones: u64,
     /// SUPRA-side changes (not replayed into SUPRA).
     pub foreign: u64,
@@ -218,14 +218,20 @@ impl ReplayTarget {
         let Some(applier) = self.applier.as_mut() else {
             return;
         };
-        if !applier.has_parked() {
-            return;
-        }
-        match applier.retry_parked(at).await {
-            Ok(n) => self.stats.unparked += n as u64,
-            Err(e) => {
-                tracing::warn!(error = %e, "retrying parked changes failed; they stay parked");
-                self.applier = None;
+        // A retried change may unlock others waiting for it (lectura → contado → ptoserv):
+        // go on while rounds make progress.
+        for _ in 0..8 {
+            if !applier.has_parked() {
+                return;
+            }
+            match applier.retry_parked(at).await {
+                Ok(0) => return,
+                Ok(n) => self.stats.unparked += n as u64,
+                Err(e) => {
+                    tracing::warn!(error = %e, "retrying parked changes failed; they stay parked");
+                    self.applier = None;
+                    return;
+                }
             }
         }
     }

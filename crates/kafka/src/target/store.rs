@@ -37,7 +37,7 @@ pub fn offsets_params(group: &str, next: &HashMap<TopicPartition, i64>) -> Vec<O
             json!({"topic": topic, "partition": partition, "next_offset": offset})
         })
         .collect();
-    rows.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    rows.sort_by_key(|r| r.to_string());
     vec![
         Some(group.to_string()),
         Some(serde_json::Value::Array(rows).to_string()),

@@ -31,7 +31,7 @@ impl Target {
             match r.decoded.expect("every published record decodes") {
                 Decoded::Change(e) => self.changes.push((e.commit_lsn, e.change)),
                 Decoded::Tombstone => self.tombstones += 1,
-                Decoded::KeyChangeDelete => {}
+                Decoded::KeyChangeDelete(_) => {}
             }
         }
         self.offsets.extend(batch.next_offsets);

@@ -132,7 +132,7 @@ fn foreign_side_undecodable_and_key_change_deletes_are_set_aside() {
     let batch = ReplayBatch {
         records: vec![
             record("x.persons", 0, 0, supra_side),
-            record("x.p", 0, 0, Decoded::KeyChangeDelete),
+            record("x.p", 0, 0, Decoded::Tombstone),
             bad,
         ],
         next_offsets: HashMap::new(),
@@ -143,4 +143,54 @@ fn foreign_side_undecodable_and_key_change_deletes_are_set_aside() {
     assert_eq!((p.failed[0].partition, p.failed[0].offset), (3, 9));
     assert_eq!(p.max_lsn, None);
     assert!(empty_transaction(Lsn(5)).changes.is_empty());
+}
+
+#[test]
+fn a_key_change_is_replayed_as_delete_then_insert_whatever_partition_comes_first() {
+    let key_change = |new_first: bool| {
+        let Decoded::Change(create) = event("p", 2, 9, 0x90, Some(2)) else {
+            unreachable!()
+        };
+        let mut create = *create;
+        let mut old = create.change.new.clone().unwrap();
+        old.values[0] = Value::Int(1);
+        create.change.op = ChangeOp::Update;
+        create.change.old = Some(old.clone());
+        let Decoded::Change(delete) = event("p", 1, 9, 0x90, Some(1)) else {
+            unreachable!()
+        };
+        let mut delete = *delete;
+        delete.change.op = ChangeOp::Delete;
+        delete.change.old = Some(old);
+        delete.change.new = None;
+        let halves = [
+            record("x.p", 0, 5, Decoded::KeyChangeDelete(Box::new(delete))),
+            record("x.p", 1, 3, Decoded::Change(Box::new(create))),
+        ];
+        let records = if new_first {
+            vec![halves[1].clone(), halves[0].clone()]
+        } else {
+            halves.to_vec()
+        };
+        prepare(ReplayBatch {
+            records,
+            next_offsets: HashMap::new(),
+        })
+    };
+    for new_first in [false, true] {
+        let p = key_change(new_first);
+        let ops: Vec<(ChangeOp, String)> = p.transactions[0]
+            .changes
+            .iter()
+            .map(|c| (c.op, c.identity().unwrap().key_text()))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (ChangeOp::Delete, "1".to_string()),
+                (ChangeOp::Insert, "2".to_string())
+            ]
+        );
+        assert!(p.transactions[0].changes[1].old.is_none());
+    }
 }
