@@ -106,6 +106,10 @@ pub struct Applier {
     open_conflicts: HashMap<(String, String), Uuid>,
     /// Shapes of target tables (for conflict checks).
     target_schemas: HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
+    /// Cutover stages, reloaded every batch (direction gating, conflict policy).
+    stages: crate::stage::StageBook,
+    /// Entities whose changes to SUPRA append domain events.
+    events: crate::events::DomainEvents,
 }
 
 /// A fetch of rows: table plus `column = value` filter (values as text).
@@ -180,7 +184,41 @@ impl Applier {
             prefetched: HashMap::new(),
             open_conflicts: HashMap::new(),
             target_schemas: HashMap::new(),
+            stages: crate::stage::StageBook::default(),
+            events: crate::events::DomainEvents::default(),
         })
+    }
+
+    /// Appends SUPRA domain events for the changes of these entities (forward only).
+    pub fn set_domain_events(&mut self, events: crate::events::DomainEvents) {
+        self.events = events;
+    }
+
+    /// The applied changes to SUPRA that produce domain events.
+    fn event_subjects(
+        events: &crate::events::DomainEvents,
+        source: Side,
+        plans: &[Planned],
+    ) -> Vec<crate::events::Subject> {
+        if source == Side::Supra || events.is_empty() {
+            return Vec::new();
+        }
+        plans
+            .iter()
+            .filter(|p| p.log.status == LogStatus::Applied && !p.ops.is_empty())
+            .filter(|p| events.wants(&p.log.entity))
+            .filter_map(|p| {
+                Some(crate::events::Subject {
+                    entity: p.log.entity.clone(),
+                    supra_id: p.log.supra_id?,
+                    legacy_key: p.log.entity_id.clone(),
+                    operation: p.log.operation,
+                    lsn: p.log.source_lsn,
+                    commit_ts: p.log.commit_ts,
+                    xid: p.log.source_xid,
+                })
+            })
+            .collect()
     }
 
     fn bookkeeping(&self) -> &Client {
@@ -304,6 +342,8 @@ impl Applier {
             plans,
         )
         .await?;
+        let subjects = Self::event_subjects(&self.events, self.opts.source, plans);
+        let before = self.events.before(&tx, &self.mappings, &subjects).await?;
         for plan in plans.iter_mut() {
             if plan.ops.is_empty() {
                 continue;
@@ -333,6 +373,17 @@ impl Applier {
                 Err(e) => return Err(e),
             }
         }
+        let subjects = Self::event_subjects(&self.events, self.opts.source, plans);
+        self.events
+            .append(
+                &tx,
+                &self.mappings,
+                self.tenant_id,
+                &self.opts.origin,
+                &subjects,
+                before,
+            )
+            .await?;
         if !reverse {
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
                 book::rekey_mapping(&tx, entity, old, new).await?;
@@ -509,6 +560,7 @@ impl Applier {
         let mut known: HashMap<(String, String), Uuid> = self.prefetch_identities(batch).await?;
         self.prefetch_rows(batch).await?;
         self.refresh_open_conflicts().await?;
+        self.stages = crate::stage::StageBook::load(self.bookkeeping()).await?;
         for tx in batch {
             for change in &tx.changes {
                 let routes = self.mappings.routes_for(tx.side, &change.table);
@@ -855,12 +907,13 @@ impl Applier {
             check: None,
             held_by: None,
         };
-        let result = match tx.side {
-            Side::Legacy => {
+        let result = match (self.stages.gate(entity, tx.side), tx.side) {
+            (Some(reason), _) => Err(Outcome::Skip(reason)),
+            (None, Side::Legacy) => {
                 self.plan_forward(tx, change, entity, role, known, &mut planned)
                     .await
             }
-            Side::Supra => self.plan_reverse(tx, change, entity, &mut planned).await,
+            (None, Side::Supra) => self.plan_reverse(tx, change, entity, &mut planned).await,
         };
         match result {
             Ok(()) => {}
@@ -1035,7 +1088,7 @@ impl Applier {
                 entity: name.clone(),
                 legacy_key: key.clone(),
                 supra_id: id,
-                policy: entity.conflicts(),
+                policy: self.stages.policy(entity),
                 source: Side::Legacy,
                 table: entity.supra_tables()[0].clone(),
                 key_columns: vec![entity.supra_id_column().to_string()],
@@ -1192,7 +1245,7 @@ impl Applier {
             entity: name.clone(),
             legacy_key: legacy_key.clone(),
             supra_id,
-            policy: entity.conflicts(),
+            policy: self.stages.policy(entity),
             source: Side::Supra,
             table: entity.legacy_table().clone(),
             key_columns: entity.legacy_key().to_vec(),

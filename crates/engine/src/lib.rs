@@ -19,12 +19,15 @@
 pub mod apply;
 pub mod book;
 pub mod conflict;
+pub mod events;
 pub mod pipeline;
 pub mod publish;
 pub mod raw;
 pub mod reader;
+pub mod reconcile;
 pub mod service;
 pub mod snapshot;
+pub mod stage;
 pub mod verify;
 pub mod write;
 

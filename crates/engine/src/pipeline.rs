@@ -52,6 +52,8 @@ pub struct PipelineOptions {
     /// before anything is applied, standing by (polling every `poll`) while another instance
     /// holds it; `None` runs without a lease. See `supra_sync_ops::lease` on fencing.
     pub lease_poll: Option<Duration>,
+    /// Entities whose changes applied to SUPRA also append `domain_events` rows.
+    pub domain_events: Vec<String>,
 }
 
 impl PipelineOptions {
@@ -68,6 +70,7 @@ impl PipelineOptions {
             reconnect_give_up: Duration::from_secs(3600),
             snapshot_chunk_rows: 5_000,
             lease_poll: None,
+            domain_events: Vec::new(),
         }
     }
 }
@@ -241,6 +244,10 @@ impl Pipeline {
         };
         let mut applier =
             Applier::new(applier_opts, self.mappings.clone(), target, book, reader).await?;
+        applier.set_domain_events(crate::events::DomainEvents::new(
+            &self.mappings,
+            &self.opts.domain_events,
+        )?);
         let mut source = ReplicationSource::start(
             self.source_db(),
             SourceOptions {

@@ -29,6 +29,7 @@
 //! transactions that are rolled back: nothing is written and no session state is left.
 
 mod expected;
+pub mod slice;
 mod source;
 
 use std::collections::{HashMap, HashSet};
@@ -57,16 +58,23 @@ const PAGE_ROWS: i64 = 1_000;
 pub struct Difference {
     /// Number of rows.
     pub count: usize,
-    /// Up to [`EXAMPLES`] of them.
+    /// Up to [`EXAMPLES`] of them (all of them in a [`slice`] comparison).
     pub examples: Vec<Example>,
+    /// Keep every example, not only [`EXAMPLES`].
+    pub(crate) keep_all: bool,
 }
 
 impl Difference {
     pub(crate) fn push(&mut self, example: Example) {
         self.count += 1;
-        if self.examples.len() < EXAMPLES {
+        if self.keeps_more() {
             self.examples.push(example);
         }
+    }
+
+    /// Whether the next example will be kept.
+    pub(crate) fn keeps_more(&self) -> bool {
+        self.keep_all || self.examples.len() < EXAMPLES
     }
 }
 
@@ -223,6 +231,7 @@ async fn compare_in(
                 ..EntityComparison::default()
             },
             temp_prefix: format!("__verify_{n}"),
+            chunk: false,
         };
         let table = entity.legacy_table().clone();
         let mut after: Option<Vec<Value>> = None;
@@ -257,6 +266,9 @@ struct EntityRun<'a> {
     unmappable_ids: Vec<Uuid>,
     report: EntityComparison,
     temp_prefix: String,
+    /// A [`slice`] of the entity: only the expected rows and the given mapped ids are in
+    /// scope (no orphan search, no read of every mapping).
+    chunk: bool,
 }
 
 impl EntityRun<'_> {
@@ -374,19 +386,24 @@ impl EntityRun<'_> {
     }
 
     /// Compares every loaded table with SUPRA.
-    async fn finish(mut self) -> Result<EntityComparison, EngineError> {
-        let entity = self.entity;
+    async fn finish(self) -> Result<EntityComparison, EngineError> {
         let mapped: Vec<Uuid> = self
             .supra
             .query(
                 "SELECT supra_id FROM supra_sync.sync_mappings WHERE entity_type = $1",
-                &[&entity.name()],
+                &[&self.entity.name()],
             )
             .await
             .map_err(|e| EngineError::sql("verify: reading sync_mappings", e))?
             .iter()
             .map(|r| r.get(0))
             .collect();
+        self.finish_scoped(mapped).await
+    }
+
+    /// Compares the loaded tables with SUPRA; `mapped` are the entity's mapped ids in scope.
+    async fn finish_scoped(mut self, mapped: Vec<Uuid>) -> Result<EntityComparison, EngineError> {
+        let entity = self.entity;
         let primary = entity.supra_tables()[0].clone();
         if !self.tables.iter().any(|t| t.table == primary) {
             // No legacy rows at all: still look for rows that should not be there.
@@ -430,9 +447,11 @@ impl EntityRun<'_> {
                         mapped: &scope,
                         excluded: &excluded,
                         tenant,
-                        orphans: is_primary,
+                        orphans: is_primary && !self.chunk,
+                        chunk: self.chunk,
                         delete_policy: entity.delete_policy(),
                         primary: is_primary,
+                        entity: entity.name(),
                     },
                     &mut self.report,
                 )

@@ -46,6 +46,12 @@ impl ObjectNames {
         format!("{}_replay", self.prefix)
     }
 
+    /// Replication origin under which `supra-sync reconcile --fix` re-syncs rows (on either
+    /// side).
+    pub fn reconcile_origin(&self) -> String {
+        format!("{}_reconcile", self.prefix)
+    }
+
     /// Every origin supra-sync applies under: a source drops transactions carrying any of
     /// them except its own pipeline's (which never appears on its own side).
     pub fn all_origins(&self) -> Vec<String> {
@@ -53,6 +59,7 @@ impl ObjectNames {
             self.origin(Side::Legacy),
             self.origin(Side::Supra),
             self.replay_origin(),
+            self.reconcile_origin(),
         ]
     }
 

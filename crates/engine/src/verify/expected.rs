@@ -16,7 +16,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{EXAMPLES, EntityComparison, Example};
+use super::{EntityComparison, Example};
 use crate::EngineError;
 
 const LEGACY_KEY: &str = "__verify_legacy_key";
@@ -55,6 +55,10 @@ pub(super) struct Scope<'a> {
     pub(super) delete_policy: &'a DeletePolicy,
     /// Whether this is the entity's primary SUPRA table.
     pub(super) primary: bool,
+    /// Only the expected rows and `mapped` are in scope (a slice: no scan of the table).
+    pub(super) chunk: bool,
+    /// The entity (its `sync_mappings.entity_type`).
+    pub(super) entity: &'a str,
 }
 
 /// A SUPRA table, its temporary twin and the columns the mapping writes.
@@ -267,18 +271,31 @@ impl ExpectedTable {
         } else {
             String::new()
         };
+        let in_scope = if scope.chunk {
+            // Index lookups of the expected and the given keys instead of a scan.
+            format!(
+                "t.{k} IN (SELECT e.{k} FROM {temp} e UNION ALL SELECT unnest($1::text[])::{ty})",
+                temp = self.temp,
+                ty = self.types[&self.key].0
+            )
+        } else {
+            format!("(v.{k} IS NOT NULL OR t.{k}::text = ANY($1::text[]) {orphans})")
+        };
         let sql = format!(
             "WITH exp AS (SELECT e.{k} AS __k, {exp_cols} FROM {temp} e),
                   act AS (SELECT t.{k} AS __k, {act_cols} FROM {table} t LEFT JOIN {temp} v ON v.{k} = t.{k}
-                           WHERE {tenant} AND (v.{k} IS NOT NULL OR t.{k}::text = ANY($1::text[]) {orphans})),
+                           WHERE {tenant} AND {in_scope}),
                   only_exp AS (SELECT * FROM exp EXCEPT SELECT * FROM act),
                   only_act AS (SELECT * FROM act EXCEPT SELECT * FROM exp)
-             SELECT 'exp', o.__k::text, EXISTS (SELECT 1 FROM act a WHERE a.__k = o.__k), false, false, false
+             SELECT 'exp', o.__k::text, EXISTS (SELECT 1 FROM act a WHERE a.__k = o.__k), false, false, false,
+                    NULL::text
                FROM only_exp o
              UNION ALL
              SELECT 'act', o.__k::text, EXISTS (SELECT 1 FROM only_exp x WHERE x.__k = o.__k),
                     EXISTS (SELECT 1 FROM exp x WHERE x.__k = o.__k),
-                    o.__k::text = ANY($1::text[]), o.__k::text = ANY($2::text[])
+                    o.__k::text = ANY($1::text[]), o.__k::text = ANY($2::text[]),
+                    (SELECT m.legacy_id::text FROM supra_sync.sync_mappings m
+                      WHERE m.supra_id::text = o.__k::text AND m.entity_type = $3 LIMIT 1)
                FROM only_act o
              ORDER BY 1, 2",
             temp = self.temp,
@@ -287,7 +304,7 @@ impl ExpectedTable {
         let mapped: Vec<String> = scope.mapped.iter().map(Uuid::to_string).collect();
         let excluded: Vec<String> = scope.excluded.iter().map(Uuid::to_string).collect();
         let rows = supra
-            .query(&sql, &[&mapped, &excluded])
+            .query(&sql, &[&mapped, &excluded, &scope.entity])
             .await
             .map_err(|e| EngineError::sql(format!("verify: comparing {}", self.table), e))?;
         let mut retained: Vec<String> = Vec::new();
@@ -295,9 +312,11 @@ impl ExpectedTable {
             let (side, key): (String, String) = (r.get(0), r.get(1));
             let (other, in_exp, is_mapped, is_excluded): (bool, bool, bool, bool) =
                 (r.get(2), r.get(3), r.get(4), r.get(5));
+            // The legacy key an unexpected row is still mapped to.
+            let mapped_to: Option<String> = r.get(6);
             if side == "exp" {
                 if other {
-                    let detail = if report.differing.examples.len() < EXAMPLES {
+                    let detail = if report.differing.keeps_more() {
                         self.explain(supra, &key).await?
                     } else {
                         (None, String::new())
@@ -318,7 +337,7 @@ impl ExpectedTable {
             } else if in_exp {
                 report.unexpected.push(self.example(
                     &key,
-                    None,
+                    mapped_to,
                     "second row with an expected key".into(),
                 ));
             } else if is_mapped && !matches!(scope.delete_policy, DeletePolicy::Delete) {
@@ -331,7 +350,7 @@ impl ExpectedTable {
                 };
                 report
                     .unexpected
-                    .push(self.example(&key, None, detail.into()));
+                    .push(self.example(&key, mapped_to, detail.into()));
             }
         }
         report.retained += retained.len();
