@@ -248,7 +248,7 @@ proptest! {
         pago in code(&["V", "D", "G", "O", "C"]), alta in local_ts(), hst in local_ts(),
         baja in proptest::option::of(local_ts()), texts in proptest::collection::vec(any_text(), 3),
         factelec in flag(), social in flag(), canal in prop_oneof![Just(text("whatsapp")), Just(text("sms")), Just(text("email"))],
-        categ in prop_oneof![Just(Value::Null), Just(text("DOM")), Just(text("COM"))],
+        categ in prop_oneof![Just(Value::Null), (1i64..=9).prop_map(num), Just(num(12345))],
     ) {
         let baja_day = baja.map(|t| t.date().and_hms_opt(0, 0, 0).unwrap());
         let given: Vec<(&str, Value)> = vec![
@@ -284,10 +284,11 @@ proptest! {
         estado in code(&["A", "C", "S", "B", "L", "P"]), fact in code(&["M", "F", "E"]), per in code(&["M", "B", "T"]),
         codigo in "[A-Z0-9-]{1,12}", texts in proptest::collection::vec(any_text(), 2), contador in flag(),
         alta in local_ts(), hst in local_ts(), corte in proptest::option::of(local_ts()), hab in proptest::option::of(0i64..999),
+        categ in prop_oneof![Just(Value::Null), (1i64..=9).prop_map(num), Just(num(12345))],
     ) {
         let given: Vec<(&str, Value)> = vec![
             ("ptosid", ptosid), ("ptosexpid", num(1)), ("ptosdirid", num(7)), ("ptoscodigo", text(&codigo)), ("ptostipo", tipo),
-            ("ptosestado", estado), ("ptostipofact", fact), ("ptosperiodic", per), ("ptoscategtarif", texts[0].clone()),
+            ("ptosestado", estado), ("ptostipofact", fact), ("ptosperiodic", per), ("ptoscategtarif", categ),
             ("ptosobserv", texts[1].clone()), ("ptossncontador", contador.clone()), ("ptosfecalta", Value::Timestamp(alta)),
             ("ptoshsthora", Value::Timestamp(hst)), ("ptosfeccorte", corte.map_or(Value::Null, Value::Timestamp)),
             ("ptoshabitantes", hab.map_or(Value::Null, num)), ("ptosmotcorte", num(2)), ("ptostipoinm", Value::Null),
@@ -301,7 +302,7 @@ proptest! {
         let mut exp = given.clone();
         for (col, v) in exp.iter_mut() {
             match *col {
-                "ptoscategtarif" | "ptosobserv" => *v = norm_text(v),
+                "ptosobserv" => *v = norm_text(v),
                 "ptossncontador" => *v = norm_flag(v, "S"),
                 "ptosfecalta" | "ptoshsthora" | "ptosfeccorte" => if let Value::Timestamp(t) = v { *v = norm_ts(*t) },
                 _ => {}
