@@ -10,5 +10,6 @@
 
 mod failover;
 mod metrics;
+mod roles;
 mod secrets;
 mod support;
