@@ -72,7 +72,8 @@ async fn broker_down_holds_the_slot_and_nothing_is_lost() {
             "the slot moved while Kafka was down"
         );
     }
-    let in_supra = "SELECT count(*) FROM supra_sync.sync_mappings WHERE entity_type = 'persona' AND legacy_id::numeric >= 70000000";
+    let in_supra = "SELECT count(*) FROM supra_sync.sync_mappings
+                     WHERE entity_type = 'persona' AND legacy_id::numeric BETWEEN 70000000 AND 70000004";
     assert_eq!(
         count(&supra, in_supra).await,
         0,

@@ -56,7 +56,7 @@ fn accepted_variables() -> BTreeSet<String> {
         &["replay", "--help"],
         &["setup", "--help"],
     ] {
-        let help = std::process::Command::new(env!("CARGO_BIN_EXE_supra-sync"))
+        let help = std::process::Command::new(crate::support::binary())
             .args(args)
             .output()
             .expect("supra-sync --help");

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// `supra-sync replay …` with databases that are never reached: these errors come first.
 fn replay(args: &[&str], env: &[(&'static str, String)]) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_supra-sync"));
+    let mut c = tokio::process::Command::new(binary());
     for (key, _) in std::env::vars() {
         if key.starts_with("SUPRA_SYNC_") {
             c.env_remove(key);

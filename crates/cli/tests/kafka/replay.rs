@@ -41,9 +41,9 @@ async fn snapshot_built(legacy: &TestDatabase) -> TestDatabase {
     )
     .await;
     let mut run = Running::spawn(command(legacy, &supra, &prefix, &["run"]), "snapshot-run");
-    let (l, s) = (legacy.connect().await.unwrap(), admin(&supra).await);
-    snapshot_done(&s, &mut run).await;
-    marker_through(&l, &s, &mut run).await;
+    // Legacy is quiet: once every entity's snapshot is done, SUPRA holds all of it (no
+    // marker here: it would change legacy after the replayed topics were written).
+    snapshot_done(&admin(&supra).await, &mut run).await;
     run.stop().await;
     success(command(legacy, &supra, &prefix, &["teardown"]), "teardown").await;
     supra

@@ -121,6 +121,44 @@ pub async fn admin(db: &TestDatabase) -> Client {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// The binary under test, copied once per process: the build directory is shared, and a
+/// concurrent `cargo build` relinking it must not pull it from under a running test.
+pub fn binary() -> &'static std::path::Path {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let built = PathBuf::from(env!("CARGO_BIN_EXE_supra-sync"));
+        let meta = std::fs::metadata(&built).expect("the supra-sync binary");
+        let stamp = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let root = std::env::temp_dir().join("supra-sync-kafka-tests");
+        let copy = root
+            .join(format!("{}-{stamp}", meta.len()))
+            .join("supra-sync");
+        if !copy.exists() {
+            // Copies of older builds (one per build, not per run) are removed.
+            if let Ok(entries) = std::fs::read_dir(&root) {
+                for e in entries.flatten() {
+                    let old = e.metadata().and_then(|m| m.modified()).ok();
+                    if old.is_some_and(|t| {
+                        t.elapsed().unwrap_or_default() > Duration::from_secs(3600)
+                    }) {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+            let dir = copy.parent().expect("a directory");
+            std::fs::create_dir_all(dir).expect("temp dir");
+            let partial = dir.join(format!("partial-{}", std::process::id()));
+            std::fs::copy(&built, &partial).expect("copy the binary");
+            std::fs::rename(&partial, &copy).expect("rename the copy");
+        }
+        copy
+    })
+}
+
 /// A unique prefix for slots, publications and origins (they are cluster-wide).
 pub fn unique_prefix() -> String {
     format!(
@@ -137,7 +175,7 @@ pub fn command(
     prefix: &str,
     args: &[&str],
 ) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_supra-sync"));
+    let mut c = Command::new(binary());
     for (key, _) in std::env::vars() {
         if key.starts_with("SUPRA_SYNC_") {
             c.env_remove(key);

@@ -11,6 +11,7 @@
 //! ```
 
 mod config;
+mod context;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use supra_sync_core::{TableName, Transaction};
 
 pub use config::{PublisherConfig, RetryPolicy};
+use context::PublisherContext;
 
 use crate::KafkaError;
 use crate::envelope::{self, Record};
@@ -63,7 +65,7 @@ pub struct PublisherStats {
 ///   transaction is re-published.
 pub struct Publisher {
     config: PublisherConfig,
-    producer: Mutex<FutureProducer>,
+    producer: Mutex<FutureProducer<PublisherContext>>,
     acked: AtomicU64,
     retries: AtomicU64,
 }
@@ -177,7 +179,7 @@ impl Publisher {
     /// failure, returns the index of the first record that was not acknowledged.
     async fn attempt(
         &self,
-        producer: &FutureProducer,
+        producer: &FutureProducer<PublisherContext>,
         records: &[Record],
     ) -> Result<(), (usize, KafkaError)> {
         let mut deliveries = Vec::with_capacity(records.len());
@@ -221,7 +223,7 @@ impl Publisher {
 
 /// Hands one record to librdkafka, waiting while its local queue is full.
 async fn enqueue(
-    producer: &FutureProducer,
+    producer: &FutureProducer<PublisherContext>,
     record: &Record,
 ) -> Result<rdkafka::producer::DeliveryFuture, KafkaError> {
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
@@ -253,10 +255,12 @@ async fn enqueue(
     }
 }
 
-fn create_producer(config: &PublisherConfig) -> Result<FutureProducer, KafkaError> {
+fn create_producer(
+    config: &PublisherConfig,
+) -> Result<FutureProducer<PublisherContext>, KafkaError> {
     config
         .client_config()?
-        .create()
+        .create_with_context(PublisherContext)
         .map_err(|e| KafkaError::from_client("cannot create the Kafka producer", e))
 }
 

@@ -30,6 +30,7 @@
 //!   committed carries its offsets, what it did not commit will be read again.
 
 mod config;
+mod context;
 mod plan;
 mod progress;
 mod topics;
@@ -38,7 +39,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -48,6 +49,7 @@ pub use topics::list_topics;
 
 use crate::envelope::{Decoded, Decoder};
 use crate::{EnvelopeError, KafkaError};
+use context::{ReplayConsumer, ReplayContext};
 use progress::Tracker;
 
 /// A record that could not be decoded, with its raw bytes for the failure log.
@@ -112,10 +114,10 @@ where
     E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     P: FnMut(&ReplayProgress),
 {
-    let consumer: Arc<StreamConsumer> = Arc::new(
+    let consumer: Arc<ReplayConsumer> = Arc::new(
         config
             .client_config()
-            .create()
+            .create_with_context(ReplayContext)
             .map_err(|e| KafkaError::from_client("cannot create the Kafka consumer", e))?,
     );
     let plans = {
@@ -236,7 +238,7 @@ fn record(decoder: &mut Decoder, message: &BorrowedMessage<'_>) -> ReplayRecord 
 
 /// At a partition end, the client's position also covers offsets that hold no record for us
 /// (e.g. transaction markers of other producers), so a gap cannot stall `--until`.
-fn catch_up_at_eof(consumer: &StreamConsumer, tracker: &mut Tracker) {
+fn catch_up_at_eof(consumer: &ReplayConsumer, tracker: &mut Tracker) {
     if let Ok(positions) = consumer.position() {
         for elem in positions.elements() {
             if let Offset::Offset(position) = elem.offset() {
@@ -246,7 +248,7 @@ fn catch_up_at_eof(consumer: &StreamConsumer, tracker: &mut Tracker) {
     }
 }
 
-fn pause(consumer: &StreamConsumer, (topic, partition): &TopicPartition) {
+fn pause(consumer: &ReplayConsumer, (topic, partition): &TopicPartition) {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, *partition);
     if let Err(e) = consumer.pause(&tpl) {
@@ -256,7 +258,7 @@ fn pause(consumer: &StreamConsumer, (topic, partition): &TopicPartition) {
 
 /// Commits the stored offsets to the consumer group for lag monitoring only.
 fn commit_informational(
-    consumer: &StreamConsumer,
+    consumer: &ReplayConsumer,
     offsets: &std::collections::HashMap<TopicPartition, i64>,
 ) {
     let mut tpl = TopicPartitionList::new();

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::config::{ReplayConfig, StartFrom, TopicPartition};
+use super::context::ReplayConsumer;
 use crate::KafkaError;
 
 /// One partition's plan.
@@ -19,7 +20,7 @@ pub(crate) struct PartitionPlan {
 
 /// Resolves where each partition of each topic starts. Blocking (metadata requests).
 pub(crate) fn plan(
-    consumer: &StreamConsumer,
+    consumer: &ReplayConsumer,
     config: &ReplayConfig,
 ) -> Result<BTreeMap<TopicPartition, PartitionPlan>, KafkaError> {
     let timeout = config.metadata_timeout;
@@ -88,7 +89,7 @@ pub(crate) fn plan(
 }
 
 fn offset_for_time(
-    consumer: &StreamConsumer,
+    consumer: &ReplayConsumer,
     topic: &str,
     partition: i32,
     millis: i64,
