@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use supra_sync_core::Side;
 use supra_sync_testkit::{legacy, supra, wait_until};
 
-use crate::positions::{Audit, Sampler, assert_logged, assert_never_ahead};
-use crate::support::{Env, PATIENCE, Service, assert_in_step, caught_up};
+use crate::positions::Watch;
+use crate::support::{Env, Findings, PATIENCE, Service, caught_up, in_step};
 use crate::workload::{Plan, Workload};
 
 /// Kills in all; at most [`SNAPSHOT_KILLS`] of them while the snapshot runs.
@@ -53,21 +52,16 @@ async fn kill_after_a_chunk(env: &Env, service: &mut Service, rng: &mut StdRng) 
 async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing() {
     let started = std::time::Instant::now();
     let env = Env::new(legacy(), supra(), 300).await;
-    let audits = [
-        Audit::create(&env, Side::Legacy).await,
-        Audit::create(&env, Side::Supra).await,
-    ];
-    let samplers = [
-        Sampler::start(&env, Side::Legacy),
-        Sampler::start(&env, Side::Supra),
-    ];
+    let watch = Watch::start(&env).await;
     let mut rng = StdRng::seed_from_u64(9);
     let workload = Workload::start(
         &env,
         &Plan {
             legacy_writers: 2,
             supra_writer: true,
-            pace: Duration::from_millis(20),
+            // A pace the debug build applies faster than it is written, so that restarts
+            // catch up and the snapshot's watermarks come through.
+            pace: Duration::from_millis(100),
             seed: 99,
         },
     );
@@ -99,40 +93,24 @@ async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing(
     }
     let tally = workload.stop().await;
     caught_up(&env, &mut service).await;
-    let [forward, reverse] = samplers;
-    let (forward, reverse) = (forward.finish().await, reverse.finish().await);
-    let [legacy_audit, supra_audit] = audits;
-    let (legacy_commits, supra_commits) = (
-        legacy_audit.commits(&env).await,
-        supra_audit.commits(&env).await,
-    );
-    let ahead = assert_never_ahead("legacy → SUPRA", &forward, &legacy_commits)
-        + assert_never_ahead("SUPRA → legacy", &reverse, &supra_commits);
-    assert_logged(&env, "legacy_to_supra", &legacy_commits).await;
-    assert_logged(&env, "supra_to_legacy", &supra_commits).await;
-    assert_in_step(&env).await;
+    let mut findings = Findings::default();
+    let positions = watch.finish(&env, &mut findings).await;
+    findings.check(in_step(&env).await);
     eprintln!(
-        "crash: {kills} kills ({snapshot_kills} during the snapshot, done after {snapshot_done:?}), \
-         {} + {} audited transactions, {} samples ({ahead} with the slot ahead of the origin), \
-         {} workload transactions, {} workload errors, total {:?}",
-        legacy_commits.len(),
-        supra_commits.len(),
-        forward.len() + reverse.len(),
+        "crash: {kills} kills ({snapshot_kills} during the snapshot, done after {snapshot_done:?}); \
+         {positions}; {} workload transactions; total {:?}",
         tally.changes(),
-        tally.errors.len(),
         started.elapsed()
     );
-    assert!(
-        tally.errors.is_empty(),
-        "the workload failed: {:?}",
-        tally.errors
-    );
-    assert!(
-        snapshot_kills >= 3,
-        "only {snapshot_kills} kills landed during the snapshot"
-    );
+    if !tally.errors.is_empty() {
+        findings.check::<()>(Err(format!("the workload failed: {:?}", tally.errors)));
+    }
+    if snapshot_kills < 3 {
+        findings.check::<()>(Err(format!(
+            "only {snapshot_kills} kills landed during the snapshot"
+        )));
+    }
     service.stop().await;
-    legacy_audit.drop(&env).await;
-    supra_audit.drop(&env).await;
     env.teardown().await;
+    findings.assert_none("kill -9 of the service");
 }

@@ -27,7 +27,7 @@ use supra_sync_engine::service::reverse_tables;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-use crate::support::{Env, lsn};
+use crate::support::{Env, Findings, lsn};
 
 /// One observation: the slot's confirmed position, then the target's applied position.
 #[derive(Debug, Clone, Copy)]
@@ -182,10 +182,12 @@ impl Sampler {
     }
 }
 
-/// Asserts that no sample shows a slot confirmed past an audited transaction that the
-/// target had not applied yet; returns how many samples had the slot ahead of the origin.
-pub fn assert_never_ahead(what: &str, samples: &[Sample], commits: &[Commit]) -> usize {
-    assert!(!samples.is_empty(), "{what}: no samples");
+/// Checks that no sample shows a slot confirmed past an audited transaction that the target
+/// had not applied yet; returns how many samples had the slot ahead of the origin.
+pub fn never_ahead(what: &str, samples: &[Sample], commits: &[Commit]) -> Result<usize, String> {
+    if samples.is_empty() {
+        return Err(format!("{what}: no samples"));
+    }
     let mut ahead = 0;
     for s in samples.iter().filter(|s| s.confirmed > s.applied) {
         ahead += 1;
@@ -193,18 +195,18 @@ pub fn assert_never_ahead(what: &str, samples: &[Sample], commits: &[Commit]) ->
             .iter()
             .filter(|c| c.end > s.applied && c.end <= s.confirmed)
             .collect();
-        assert!(
-            lost.is_empty(),
-            "{what}: the slot was confirmed at {} while the target had applied only {}; not applied: {lost:?}",
-            s.confirmed,
-            s.applied
-        );
+        if !lost.is_empty() {
+            return Err(format!(
+                "{what}: the slot was confirmed at {} while the target had applied only {}; not applied: {lost:?}",
+                s.confirmed, s.applied
+            ));
+        }
     }
-    ahead
+    Ok(ahead)
 }
 
-/// Asserts that every audited transaction left `sync_log` rows in `direction`.
-pub async fn assert_logged(env: &Env, direction: &str, commits: &[Commit]) {
+/// Checks that every audited transaction left `sync_log` rows in `direction`.
+pub async fn logged(env: &Env, direction: &str, commits: &[Commit]) -> Result<(), String> {
     let supra = env.supra().await;
     let xids: Vec<i64> = commits.iter().map(|c| c.xid).collect();
     let missing: Vec<i64> = supra
@@ -214,15 +216,64 @@ pub async fn assert_logged(env: &Env, direction: &str, commits: &[Commit]) {
             &[&xids, &direction],
         )
         .await
-        .expect("read sync_log")
+        .map_err(|e| e.to_string())?
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "{direction}: {} of {} source transactions left no sync_log row, e.g. xids {:?}",
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{direction}: {} of {} source transactions left no sync_log row (applied without a trace?), e.g. xids {:?}",
         missing.len(),
         commits.len(),
         &missing[..missing.len().min(10)]
-    );
+    ))
+}
+
+/// Audit slots and samplers of both pipelines, for the length of a test.
+pub struct Watch {
+    audits: [Audit; 2],
+    samplers: [Sampler; 2],
+}
+
+impl Watch {
+    /// Creates the audit slots and starts sampling (before anything is written).
+    pub async fn start(env: &Env) -> Watch {
+        Watch {
+            audits: [
+                Audit::create(env, Side::Legacy).await,
+                Audit::create(env, Side::Supra).await,
+            ],
+            samplers: [
+                Sampler::start(env, Side::Legacy),
+                Sampler::start(env, Side::Supra),
+            ],
+        }
+    }
+
+    /// Stops sampling, records what the samples and audits show into `findings`, drops the
+    /// audit slots, and returns a summary.
+    pub async fn finish(self, env: &Env, findings: &mut Findings) -> String {
+        let mut summary = Vec::new();
+        for ((audit, sampler), (what, direction)) in
+            self.audits.into_iter().zip(self.samplers).zip([
+                ("legacy → SUPRA", "legacy_to_supra"),
+                ("SUPRA → legacy", "supra_to_legacy"),
+            ])
+        {
+            let samples = sampler.finish().await;
+            let commits = audit.commits(env).await;
+            if let Some(ahead) = findings.check(never_ahead(what, &samples, &commits)) {
+                summary.push(format!(
+                    "{what}: {} audited transactions, {} samples ({ahead} with the slot ahead of the origin)",
+                    commits.len(),
+                    samples.len()
+                ));
+            }
+            findings.check(logged(env, direction, &commits).await);
+            audit.drop(env).await;
+        }
+        summary.join("; ")
+    }
 }

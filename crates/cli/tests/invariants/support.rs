@@ -6,7 +6,7 @@
 //!        │  supra-sync setup (unique prefix) ──► slots · publications · origins · snapshot queued
 //!        └──────── supra-sync run (child; SIGKILL / restart) ────────┘
 //!  caught_up: snapshot done, a marker applied each way, slots past the last WAL
-//!  assert_in_step: verify::compare == 0 differences, nothing doubled
+//!  in_step: verify::compare == 0 differences, nothing doubled
 //! ```
 
 use std::path::PathBuf;
@@ -169,6 +169,7 @@ impl Env {
             .args(args)
             .env("SUPRA_SYNC_PREFIX", &self.prefix)
             .env("SUPRA_SYNC_HEARTBEAT_SECS", "1")
+            .env("SUPRA_SYNC_METRICS_ADDR", "")
             .env("SUPRA_SYNC_CONNECT_TIMEOUT", "120s")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -410,21 +411,21 @@ pub async fn caught_up(env: &Env, service: &mut Service) {
     );
 }
 
-/// Asserts that SUPRA holds exactly what the mappings compute from legacy, and that nothing
+/// Checks that SUPRA holds exactly what the mappings compute from legacy, and that nothing
 /// was applied twice: one applied `sync_log` row per streamed change, one mapping per legacy
-/// key and per SUPRA row.
-pub async fn assert_in_step(env: &Env) {
+/// key and per SUPRA row. Returns every problem found.
+pub async fn in_step(env: &Env) -> Result<(), String> {
     let legacy = env.legacy().await;
     let supra = env.supra().await;
     let report = verify::compare(&legacy, &supra, &env.mappings, TENANT, &[])
         .await
-        .expect("verify");
+        .map_err(|e| format!("verify failed: {e}"))?;
     let mut bad: Vec<String> = Vec::new();
     for c in report
         .iter()
         .filter(|c| !c.agrees() || c.unmappable.count > 0)
     {
-        bad.push(c.to_string());
+        bad.push(format!("SUPRA disagrees with legacy: {c}"));
         let keys = [&c.missing, &c.unexpected, &c.differing, &c.unmappable]
             .into_iter()
             .flat_map(|d| d.examples.iter().filter_map(|e| e.legacy_key.clone()))
@@ -437,24 +438,47 @@ pub async fn assert_in_step(env: &Env) {
             ));
         }
     }
-    assert!(
-        bad.is_empty(),
-        "SUPRA disagrees with legacy:\n{}",
-        bad.join("\n")
-    );
-    let compared: usize = report.iter().map(|c| c.expected_rows).sum();
-    assert!(compared > 0, "nothing was compared");
+    if report.iter().map(|c| c.expected_rows).sum::<usize>() == 0 {
+        bad.push("nothing was compared".into());
+    }
     for (what, sql) in DOUBLES {
-        let rows = supra.query(*sql, &[]).await.expect(what);
-        let shown: Vec<String> = rows
-            .iter()
-            .take(10)
-            .map(|r| r.get::<_, String>(0))
-            .collect();
+        let rows = supra
+            .query(*sql, &[])
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        if !rows.is_empty() {
+            let shown: Vec<String> = rows
+                .iter()
+                .take(10)
+                .map(|r| r.get::<_, String>(0))
+                .collect();
+            bad.push(format!("{what}: {} doubled, e.g. {shown:?}", rows.len()));
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("\n"))
+    }
+}
+
+/// Problems found by the checks of one test, reported together at the end.
+#[derive(Default)]
+pub struct Findings(Vec<String>);
+
+impl Findings {
+    /// Records a failed check.
+    pub fn check<T>(&mut self, result: Result<T, String>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// Panics with every recorded problem.
+    pub fn assert_none(self, context: &str) {
         assert!(
-            rows.is_empty(),
-            "{what}: {} doubled, e.g. {shown:?}",
-            rows.len()
+            self.0.is_empty(),
+            "{} invariant check(s) failed ({context}):\n\n{}",
+            self.0.len(),
+            self.0.join("\n\n")
         );
     }
 }

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
 use crate::changes::{LegacyWriter, SupraWriter, Writer};
-use crate::support::{Env, assert_in_step, caught_up};
+use crate::support::{Env, caught_up, in_step};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_le
     );
     assert!(tally.changes() > 200, "too little happened: {tally:?}");
     caught_up(&env, &mut service).await;
-    assert_in_step(&env).await;
+    let result = in_step(&env).await;
     eprintln!(
         "workload: setup+snapshot {snapshot:?}, total {:?}, {} transactions {:?}",
         started.elapsed(),
@@ -177,4 +177,5 @@ async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_le
     );
     service.stop().await;
     env.teardown().await;
+    result.unwrap_or_else(|e| panic!("{e}"));
 }

@@ -257,3 +257,85 @@ async fn reports_missing_and_unexpected_rows() {
     assert_eq!(direccion.retained, 1);
     env.teardown().await;
 }
+
+/// A row inserted and re-keyed in the same source transaction (so in the same batch) ends
+/// up mapped once, under its new key.
+#[tokio::test]
+async fn a_key_changed_in_the_batch_that_inserted_the_row_is_mapped_once() {
+    let (env, legacy, _supra) = synced_env().await;
+    let running = env.start(Side::Legacy);
+    legacy
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre) VALUES (500, 'F', 'Antes');
+             UPDATE cf_quere_pro.persona SET prsid = 501, prsnombre = 'Después' WHERE prsid = 500;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 100).await;
+    let persona = compare(&env, &["persona"]).await.remove(0);
+    assert!(persona.agrees(), "{persona}");
+    assert_eq!(persona.expected_rows, 2);
+    running.stop().await.unwrap();
+    env.teardown().await;
+}
+
+/// A change parked under one key and a later change that moves the row to a new key: the
+/// row must end up once in SUPRA, under the new key.
+#[tokio::test]
+async fn a_parked_row_whose_key_changes_before_the_park_is_resolved_is_not_left_behind() {
+    let (env, legacy, _supra) = synced_env().await;
+    let running = env.start(Side::Legacy);
+    // After the snapshot, which would otherwise copy the final row and hide the stream's doing.
+    legacy
+        .batch_execute(&format!(
+            "{LEGACY_ROWS}
+             INSERT INTO cf_quere_pro.ptoserv (ptosid, ptosexpid, ptosdirid, ptoscodigo) VALUES (7, 9, 5, 'T-7');"
+        ))
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 99).await;
+    legacy
+        .batch_execute(
+            "INSERT INTO cf_quere_pro.lectura (lecid, leccontid, lecptosid, lecfecha, lecvalor)
+             VALUES (1, 5, 7, '2024-01-15 08:00:00', 10);",
+        )
+        .await
+        .unwrap();
+    // The meter arrives in the transaction that also re-keys the (parked) reading.
+    legacy
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO cf_quere_pro.contado (conid, conptosid, connumserie) VALUES (5, 7, 'SN-5');
+             UPDATE cf_quere_pro.lectura SET lecid = 2, lecvalor = 11 WHERE lecid = 1;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 100).await;
+    let lectura = compare(&env, &["lectura"]).await.remove(0);
+    let supra = env.supra.connect().await.unwrap();
+    let log: Vec<String> = supra
+        .query(
+            "SELECT concat_ws(' | ', entity_type, entity_id, operation, status, error_message) FROM supra_sync.sync_log
+              WHERE entity_type IN ('lectura', 'contado') ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(lectura.agrees(), "{lectura}\nsync_log:\n{}", log.join("\n"));
+    let rows: Vec<String> = legacy
+        .query("SELECT lecid::text FROM cf_quere_pro.lectura", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(lectura.expected_rows, 1, "{lectura:?} {rows:?}");
+    running.stop().await.unwrap();
+    env.teardown().await;
+}
