@@ -58,10 +58,16 @@ async fn broker_down_holds_the_slot_and_nothing_is_lost() {
     marker_through(&legacy, &supra, &mut run).await;
 
     cluster.broker_down(1).unwrap();
-    // Let the service notice (its heartbeat ack may still land), then hold the position.
+    let before = wal_lsn(&legacy).await;
+    insert_persons(&legacy, 70_000_000, 1).await;
+    // The pipeline is now blocked publishing that change: from here on the slot holds.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held = confirmed_flush(&legacy, &slot).await;
-    insert_persons(&legacy, 70_000_000, 5).await;
+    assert!(
+        held <= before,
+        "the slot passed an unpublished change: {held} > {before}"
+    );
+    insert_persons(&legacy, 70_000_001, 4).await;
     let written = wal_lsn(&legacy).await;
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -83,10 +89,13 @@ async fn broker_down_holds_the_slot_and_nothing_is_lost() {
     cluster.broker_up(1).unwrap();
     wait_at_least(&supra, in_supra, 5, &mut run).await;
     marker_through(&legacy, &supra, &mut run).await;
-    assert!(
-        confirmed_flush(&legacy, &slot).await >= written,
-        "the slot moves on once published and applied"
-    );
+    // The slot moves on once published and applied (acknowledged with the next status update).
+    supra_sync_testkit::wait_until("the slot to pass the inserts", PATIENCE, || {
+        let (legacy, slot) = (&legacy, &slot);
+        async move { Ok::<_, String>(confirmed_flush(legacy, slot).await >= written) }
+    })
+    .await
+    .unwrap();
     run.stop().await;
     assert!(
         published(&cluster, 70_000_000, 5) >= 5,

@@ -109,6 +109,12 @@ async fn published_changes_replay_into_an_empty_supra_like_a_snapshot() {
     )
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let failed = failed_rows(&admin(&replayed_db).await).await;
+    let live_failed = failed_rows(&live_c).await;
+    assert!(
+        failed.is_empty(),
+        "{stdout}\nfailed: {failed:#?}\nlive pipeline failed: {live_failed:#?}"
+    );
     assert!(
         stdout.contains("0 failed") && stdout.contains("0 undecodable"),
         "{stdout}"

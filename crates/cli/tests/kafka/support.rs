@@ -41,22 +41,29 @@ pub fn mappings() -> Arc<MappingSet> {
     Arc::new(MappingSet::load_dir(&repo().join("mappings")).expect("shipped mappings load"))
 }
 
-/// A one-broker mock cluster with a topic per mapped legacy table (two partitions for
-/// persona and lectura, to exercise interleaved partitions; one elsewhere).
+/// A one-broker mock cluster with a topic per mapped legacy table, one partition each as the
+/// deployment recommends (a key change spans two keys: only one partition orders its delete
+/// half before its create half). Topics are read interleaved all the same.
 pub fn kafka() -> Cluster {
     let cluster = MockCluster::new(1).expect("mock cluster");
     for table in mappings().legacy_tables() {
         let topic = format!("{PREFIX}.{}.{}", table.schema, table.name);
-        let partitions = if ["persona", "lectura"].contains(&table.name.as_str()) {
-            2
-        } else {
-            1
-        };
-        cluster
-            .create_topic(&topic, partitions, 1)
-            .expect("create topic");
+        cluster.create_topic(&topic, 1, 1).expect("create topic");
     }
     cluster
+}
+
+/// The failed `sync_log` rows of a SUPRA database, for assertion messages.
+pub async fn failed_rows(supra: &Client) -> Vec<String> {
+    let rows = supra
+        .query(
+            "SELECT concat_ws(' | ', entity_type, entity_id, operation, error_message)
+               FROM supra_sync.sync_log WHERE status = 'failed' ORDER BY id LIMIT 10",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
 }
 
 /// A legacy database with a small fixture (no table-per-process families) and the marker
