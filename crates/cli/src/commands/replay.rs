@@ -268,3 +268,22 @@ fn show(bar: &ProgressBar, p: &ReplayProgress, s: &TargetStats) {
             eta = ?p.eta, applied = s.applied, failed = s.failed, "replay progress");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_is_earliest_or_an_rfc3339_time() {
+        assert_eq!(parse_start("earliest"), Ok(StartFrom::Earliest));
+        assert_eq!(parse_start("EARLIEST"), Ok(StartFrom::Earliest));
+        let at = parse_start("2024-03-01T10:00:00-06:00").unwrap();
+        let expected = DateTime::parse_from_rfc3339("2024-03-01T16:00:00Z").unwrap();
+        assert_eq!(at, StartFrom::Timestamp(expected.with_timezone(&Utc)));
+        let err = parse_start("yesterday").unwrap_err();
+        assert!(
+            err.contains("neither `earliest` nor an RFC 3339 time"),
+            "{err}"
+        );
+    }
+}
