@@ -6,6 +6,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use crate::PgError;
 use crate::error::is_transient_sql;
+use crate::tls::{TlsSettings, split_tls};
 
 /// How to reach one database.
 #[derive(Clone)]
@@ -13,6 +14,7 @@ pub struct DbConfig {
     /// Human label used in messages ("legacy", "supra").
     pub label: String,
     config: Config,
+    tls: TlsSettings,
 }
 
 impl std::fmt::Debug for DbConfig {
@@ -23,8 +25,11 @@ impl std::fmt::Debug for DbConfig {
 }
 
 impl DbConfig {
-    /// Parses a libpq key/value string or a `postgres://` URL.
+    /// Parses a libpq key/value string or a `postgres://` URL, including libpq's `sslmode`
+    /// (`disable` … `verify-full`) and `sslrootcert`.
     pub fn parse(label: &str, conninfo: &str) -> Result<DbConfig, PgError> {
+        let (conninfo, tls) = split_tls(label, conninfo)?;
+        let conninfo = conninfo.as_str();
         let config: Config =
             conninfo
                 .parse()
@@ -35,6 +40,7 @@ impl DbConfig {
         Ok(DbConfig {
             label: label.to_string(),
             config,
+            tls,
         })
     }
 
@@ -100,22 +106,31 @@ impl DbConfig {
         )
     }
 
-    /// Connects once.
+    /// The TLS settings (`sslmode`, `sslrootcert`), for connections made elsewhere (the
+    /// replication stream).
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    /// Connects once, with TLS as `sslmode` says.
     pub async fn connect(&self) -> Result<Client, PgError> {
-        let (client, connection) =
-            self.config
-                .connect(NoTls)
-                .await
-                .map_err(|source| PgError::Unreachable {
-                    what: self.describe(),
-                    source,
-                })?;
+        let unreachable = |source| PgError::Unreachable {
+            what: self.describe(),
+            source,
+        };
         let label = self.label.clone();
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(database = %label, error = %e, "connection closed");
+        let client = match self.tls.connector()? {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await.map_err(unreachable)?;
+                spawn_connection(label, connection);
+                client
             }
-        });
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls).await.map_err(unreachable)?;
+                spawn_connection(label, connection);
+                client
+            }
+        };
         Ok(client)
     }
 
@@ -138,6 +153,18 @@ impl DbConfig {
             }
         }
     }
+}
+
+/// Drives a connection in the background until it closes.
+fn spawn_connection<F>(label: String, connection: F)
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(database = %label, error = %e, "connection closed");
+        }
+    });
 }
 
 fn urlencode(s: &str) -> String {

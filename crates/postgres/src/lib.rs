@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod names;
 pub mod setup;
 pub mod source;
+pub mod tls;
 
 pub use connect::DbConfig;
 pub use error::PgError;
