@@ -110,6 +110,8 @@ pub struct Applier {
     stages: crate::stage::StageBook,
     /// Entities whose changes to SUPRA append domain events.
     events: crate::events::DomainEvents,
+    /// Conflict policy replacing the stage's (`reconcile --fix`).
+    policy_override: Option<supra_sync_mapping::ConflictPolicy>,
 }
 
 /// A fetch of rows: table plus `column = value` filter (values as text).
@@ -186,12 +188,19 @@ impl Applier {
             target_schemas: HashMap::new(),
             stages: crate::stage::StageBook::default(),
             events: crate::events::DomainEvents::default(),
+            policy_override: None,
         })
     }
 
     /// Appends SUPRA domain events for the changes of these entities (forward only).
     pub fn set_domain_events(&mut self, events: crate::events::DomainEvents) {
         self.events = events;
+    }
+
+    /// Decides every conflict by `policy` instead of the entity's stage policy (`None`: back
+    /// to the stage's). For deliberate re-syncs, such as `reconcile --fix`.
+    pub fn set_policy_override(&mut self, policy: Option<supra_sync_mapping::ConflictPolicy>) {
+        self.policy_override = policy;
     }
 
     /// The applied changes to SUPRA that produce domain events.
@@ -205,10 +214,12 @@ impl Applier {
         }
         plans
             .iter()
-            .filter(|p| p.log.status == LogStatus::Applied && !p.ops.is_empty())
-            .filter(|p| events.wants(&p.log.entity))
-            .filter_map(|p| {
+            .enumerate()
+            .filter(|(_, p)| p.log.status == LogStatus::Applied && !p.ops.is_empty())
+            .filter(|(_, p)| events.wants(&p.log.entity))
+            .filter_map(|(seq, p)| {
                 Some(crate::events::Subject {
+                    seq,
                     entity: p.log.entity.clone(),
                     supra_id: p.log.supra_id?,
                     legacy_key: p.log.entity_id.clone(),
@@ -343,13 +354,14 @@ impl Applier {
         )
         .await?;
         let subjects = Self::event_subjects(&self.events, self.opts.source, plans);
-        let before = self.events.before(&tx, &self.mappings, &subjects).await?;
-        for plan in plans.iter_mut() {
+        let mut events = self.events.begin(&tx, &self.mappings, subjects).await?;
+        for (seq, plan) in plans.iter_mut().enumerate() {
             if plan.ops.is_empty() {
                 continue;
             }
             if !isolate {
                 self.writer.execute(&tx, &plan.ops).await?;
+                events.step(&tx, &self.mappings, seq).await?;
                 continue;
             }
             tx.batch_execute("SAVEPOINT change")
@@ -360,6 +372,7 @@ impl Applier {
                     tx.batch_execute("RELEASE SAVEPOINT change")
                         .await
                         .map_err(|e| EngineError::sql("savepoint", e))?;
+                    events.step(&tx, &self.mappings, seq).await?;
                 }
                 Err(e) if !e.is_transient() => {
                     tx.batch_execute("ROLLBACK TO SAVEPOINT change")
@@ -374,14 +387,13 @@ impl Applier {
             }
         }
         let subjects = Self::event_subjects(&self.events, self.opts.source, plans);
-        self.events
-            .append(
+        events
+            .finish(
                 &tx,
                 &self.mappings,
                 self.tenant_id,
                 &self.opts.origin,
                 &subjects,
-                before,
             )
             .await?;
         if !reverse {
@@ -1088,7 +1100,9 @@ impl Applier {
                 entity: name.clone(),
                 legacy_key: key.clone(),
                 supra_id: id,
-                policy: self.stages.policy(entity),
+                policy: self
+                    .policy_override
+                    .unwrap_or_else(|| self.stages.policy(entity)),
                 source: Side::Legacy,
                 table: entity.supra_tables()[0].clone(),
                 key_columns: vec![entity.supra_id_column().to_string()],
@@ -1245,7 +1259,9 @@ impl Applier {
             entity: name.clone(),
             legacy_key: legacy_key.clone(),
             supra_id,
-            policy: self.stages.policy(entity),
+            policy: self
+                .policy_override
+                .unwrap_or_else(|| self.stages.policy(entity)),
             source: Side::Supra,
             table: entity.legacy_table().clone(),
             key_columns: entity.legacy_key().to_vec(),

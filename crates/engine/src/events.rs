@@ -4,9 +4,10 @@
 //! ```text
 //!  forward target transaction (per batch)
 //!    conflict checks
-//!    DomainEvents::before   ── images of the rows about to change (FOR UPDATE), per table
-//!    data writes
-//!    DomainEvents::append   ── images after; one domain_events row per changed row:
+//!    DomainEvents::begin    ── images of the rows about to change (FOR UPDATE), per table
+//!    data writes            ── Recorder::step after each change (rows changed twice in the
+//!                              batch are read back right away)
+//!    Recorder::finish       ── images after; one domain_events row per applied change:
 //!                              PersonCreated / PersonUpdated / PersonDeleted
 //!  COMMIT                   ── events commit atomically with the data (or not at all)
 //! ```
@@ -18,13 +19,13 @@
 //! * `payload` the mapped columns that changed, `{"column": {"old": …, "new": …}}` (values as
 //!   PostgreSQL's `to_jsonb` renders them; `old` is null for a creation, `new` for a deletion);
 //!   an update that changed no mapped column produces no event;
-//! * `metadata` where the change came from: `{"source": "legacy", "entity", "legacy_id",
-//!   "operations", "lsn", "commit_ts", "xid", "origin"}`.
+//! * `metadata` where the change came from: `{"source": "legacy", "via": "supra-sync",
+//!   "entity", "legacy_id", "operation", "lsn", "commit_ts", "xid", "seq", "origin"}` — `seq`
+//!   orders the events of one target transaction (they share `created_at`).
 //!
-//! The group commit can put several changes of one row in one target transaction; they give
-//! one event with the net change, whose metadata lists every operation (and the first and last
-//! source positions). SUPRA → legacy changes write legacy and produce no event: SUPRA's own
-//! application records its events.
+//! The group commit can put several changes of one row in one target transaction: each still
+//! gets its own event (the row is read back after each of them). SUPRA → legacy changes write
+//! legacy and produce no event: SUPRA's own application records its events.
 
 use std::collections::{HashMap, HashSet};
 
@@ -46,6 +47,8 @@ pub struct DomainEvents {
 /// One applied change to SUPRA that may produce an event.
 #[derive(Debug, Clone)]
 pub struct Subject {
+    /// Position of the change in its batch (events are written in this order).
+    pub seq: usize,
     /// Entity.
     pub entity: String,
     /// SUPRA id of the entity's primary row.
@@ -62,10 +65,24 @@ pub struct Subject {
     pub xid: u32,
 }
 
-/// Row images read before the writes, by (table, id).
-#[derive(Debug, Default)]
-pub struct Before {
-    images: HashMap<Uuid, Json>,
+/// One event to write.
+struct Event {
+    seq: usize,
+    event_type: String,
+    aggregate: String,
+    id: Uuid,
+    payload: Json,
+    metadata: Json,
+}
+
+/// The events of one target transaction in the making: row images before the writes, and
+/// the events of rows the batch changes more than once (read back after each change).
+pub struct Recorder {
+    /// Subjects of rows changed more than once, by position.
+    repeated_at: HashMap<usize, Subject>,
+    images: HashMap<Uuid, Option<Json>>,
+    repeated: HashSet<Uuid>,
+    done: Vec<Event>,
 }
 
 impl DomainEvents {
@@ -97,66 +114,97 @@ impl DomainEvents {
         self.entities.contains(entity)
     }
 
-    /// Reads (and locks) the current images of the subjects' rows, before they are written.
-    pub async fn before<C: GenericClient>(
+    /// Reads (and locks) the images of the subjects' rows before they are written.
+    pub async fn begin<C: GenericClient>(
         &self,
         tx: &C,
         mappings: &MappingSet,
-        subjects: &[Subject],
-    ) -> Result<Before, EngineError> {
-        Ok(Before {
-            images: read_images(tx, mappings, subjects, true).await?,
+        subjects: Vec<Subject>,
+    ) -> Result<Recorder, EngineError> {
+        let mut seen = HashSet::new();
+        let repeated: HashSet<Uuid> = subjects
+            .iter()
+            .filter(|s| !seen.insert(s.supra_id))
+            .map(|s| s.supra_id)
+            .collect();
+        let found = read_images(tx, mappings, &subjects, true).await?;
+        let images = subjects
+            .iter()
+            .map(|s| (s.supra_id, found.get(&s.supra_id).cloned()))
+            .collect();
+        let repeated_at = subjects
+            .into_iter()
+            .filter(|s| repeated.contains(&s.supra_id))
+            .map(|s| (s.seq, s))
+            .collect();
+        Ok(Recorder {
+            repeated_at,
+            images,
+            repeated,
+            done: Vec::new(),
         })
     }
+}
 
-    /// Appends one `domain_events` row per changed row of `subjects`, comparing with `before`.
-    /// Returns how many events were written.
-    pub async fn append<C: GenericClient>(
-        &self,
+impl Recorder {
+    /// After the change at position `seq` was written: a row the batch changes more than once
+    /// gets its event now, from the image before this change to the one after it.
+    pub async fn step<C: GenericClient>(
+        &mut self,
+        tx: &C,
+        mappings: &MappingSet,
+        seq: usize,
+    ) -> Result<(), EngineError> {
+        let Some(subject) = self.repeated_at.get(&seq).cloned() else {
+            return Ok(());
+        };
+        let after = read_images(tx, mappings, std::slice::from_ref(&subject), false).await?;
+        let after = after.get(&subject.supra_id).cloned();
+        let before = self
+            .images
+            .insert(subject.supra_id, after.clone())
+            .flatten();
+        self.done
+            .extend(event(mappings, &subject, before.as_ref(), after.as_ref()));
+        Ok(())
+    }
+
+    /// Appends the events: one per change of a row changed more than once (recorded by
+    /// [`Recorder::step`]), one per other row of `applied` (the subjects still applied after
+    /// the writes). Returns how many were written.
+    pub async fn finish<C: GenericClient>(
+        mut self,
         tx: &C,
         mappings: &MappingSet,
         tenant_id: Uuid,
         origin: &str,
-        subjects: &[Subject],
-        before: Before,
+        applied: &[Subject],
     ) -> Result<usize, EngineError> {
-        if subjects.is_empty() {
+        let single: Vec<Subject> = applied
+            .iter()
+            .filter(|s| !self.repeated.contains(&s.supra_id))
+            .cloned()
+            .collect();
+        let after = read_images(tx, mappings, &single, false).await?;
+        for s in &single {
+            let before = self.images.get(&s.supra_id).cloned().flatten();
+            self.done
+                .extend(event(mappings, s, before.as_ref(), after.get(&s.supra_id)));
+        }
+        if self.done.is_empty() {
             return Ok(0);
         }
-        let after = read_images(tx, mappings, subjects, false).await?;
-        let mut by_row: Vec<(Uuid, Vec<&Subject>)> = Vec::new();
-        for s in subjects {
-            match by_row.iter_mut().find(|(id, _)| *id == s.supra_id) {
-                Some((_, list)) => list.push(s),
-                None => by_row.push((s.supra_id, vec![s])),
-            }
-        }
+        self.done.sort_by_key(|e| e.seq);
         let (mut types, mut aggregates, mut ids, mut payloads, mut metas) =
             (vec![], vec![], vec![], vec![], vec![]);
-        for (id, changes) in by_row {
-            let Some(entity) = mappings.entity(&changes[0].entity) else {
-                continue;
-            };
-            let old = before.images.get(&id);
-            let new = after.get(&id);
-            let (verb, payload) = match (old, new) {
-                (None, Some(n)) => ("Created", diff(entity, None, Some(n))),
-                (Some(o), Some(n)) => ("Updated", diff(entity, Some(o), Some(n))),
-                (Some(o), None) => ("Deleted", diff(entity, Some(o), None)),
-                (None, None) => continue,
-            };
-            if verb == "Updated" && payload.is_empty() {
-                continue;
-            }
-            let (aggregate, pascal) = aggregate_names(&entity.supra_tables()[0].name);
-            types.push(format!("{pascal}{verb}"));
-            aggregates.push(aggregate);
-            ids.push(id);
-            payloads.push(Json::Object(payload).to_string());
-            metas.push(metadata(&changes, origin).to_string());
-        }
-        if ids.is_empty() {
-            return Ok(0);
+        for e in &self.done {
+            let mut meta = e.metadata.clone();
+            meta["origin"] = json!(origin);
+            types.push(e.event_type.clone());
+            aggregates.push(e.aggregate.clone());
+            ids.push(e.id);
+            payloads.push(e.payload.to_string());
+            metas.push(meta.to_string());
         }
         tx.execute(
             "INSERT INTO public.domain_events (tenant_id, event_type, aggregate_type, aggregate_id, payload, metadata)
@@ -166,8 +214,36 @@ impl DomainEvents {
         )
         .await
         .map_err(|e| EngineError::sql("appending domain events", e))?;
-        Ok(ids.len())
+        Ok(self.done.len())
     }
+}
+
+/// The event of one change of a row (`None`: nothing happened to the aggregate).
+fn event(
+    mappings: &MappingSet,
+    change: &Subject,
+    old: Option<&Json>,
+    new: Option<&Json>,
+) -> Option<Event> {
+    let entity = mappings.entity(&change.entity)?;
+    let (verb, payload) = match (old, new) {
+        (None, Some(n)) => ("Created", diff(entity, None, Some(n))),
+        (Some(o), Some(n)) => ("Updated", diff(entity, Some(o), Some(n))),
+        (Some(o), None) => ("Deleted", diff(entity, Some(o), None)),
+        (None, None) => return None,
+    };
+    if verb == "Updated" && payload.is_empty() {
+        return None;
+    }
+    let (aggregate, pascal) = aggregate_names(&entity.supra_tables()[0].name);
+    Some(Event {
+        seq: change.seq,
+        event_type: format!("{pascal}{verb}"),
+        aggregate,
+        id: change.supra_id,
+        payload: Json::Object(payload),
+        metadata: metadata(change),
+    })
 }
 
 /// `to_jsonb` images of the subjects' primary rows, by id (one query per table).
@@ -223,20 +299,17 @@ fn diff(entity: &EntityMapping, old: Option<&Json>, new: Option<&Json>) -> Map<S
     out
 }
 
-fn metadata(changes: &[&Subject], origin: &str) -> Json {
-    let first = changes[0];
-    let last = changes[changes.len() - 1];
+fn metadata(change: &Subject) -> Json {
     json!({
         "source": "legacy",
         "via": "supra-sync",
-        "origin": origin,
-        "entity": first.entity,
-        "legacy_id": last.legacy_key,
-        "operations": changes.iter().map(|c| c.operation).collect::<Vec<_>>(),
-        "lsn": last.lsn.to_string(),
-        "first_lsn": first.lsn.to_string(),
-        "commit_ts": last.commit_ts.to_rfc3339(),
-        "xid": last.xid,
+        "entity": change.entity,
+        "legacy_id": change.legacy_key,
+        "operation": change.operation,
+        "lsn": change.lsn.to_string(),
+        "commit_ts": change.commit_ts.to_rfc3339(),
+        "xid": change.xid,
+        "seq": change.seq,
     })
 }
 
@@ -261,10 +334,8 @@ pub fn aggregate_names(table: &str) -> (String, String) {
 
 fn singular(word: &str) -> String {
     for (plural, single) in [("ies", "y"), ("sses", "ss"), ("ones", "on"), ("s", "")] {
-        if let Some(stem) = word.strip_suffix(plural) {
-            if !stem.is_empty() {
-                return format!("{stem}{single}");
-            }
+        if let Some(stem) = word.strip_suffix(plural).filter(|s| !s.is_empty()) {
+            return format!("{stem}{single}");
         }
     }
     word.to_string()

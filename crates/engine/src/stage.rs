@@ -92,11 +92,16 @@ impl Stage {
 
     /// Whether changes made on `side` are synced to the other side.
     pub fn flows_from(self, side: Side) -> bool {
-        match (self, side) {
-            (Stage::Shadow | Stage::Dual | Stage::SupraPrimary, Side::Legacy) => true,
-            (Stage::Dual | Stage::SupraPrimary | Stage::LegacyReadonly, Side::Supra) => true,
-            _ => false,
-        }
+        matches!(
+            (self, side),
+            (
+                Stage::Shadow | Stage::Dual | Stage::SupraPrimary,
+                Side::Legacy
+            ) | (
+                Stage::Dual | Stage::SupraPrimary | Stage::LegacyReadonly,
+                Side::Supra
+            )
+        )
     }
 
     /// The side that is the system of record (wins by default, is re-synced from).

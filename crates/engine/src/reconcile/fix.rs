@@ -6,7 +6,8 @@
 //!                 ─► direction: that side if its changes flow at the entity's stage, else
 //!                    the stage's primary side; always from a side that has the row
 //!                 ─► synthetic change (the row as it is now) ─► Applier, origin
-//!                    <prefix>_reconcile ─► recheck the key
+//!                    <prefix>_reconcile, the re-synced side winning a conflict unless both
+//!                    sides changed the row (then the stage's policy decides) ─► recheck
 //! ```
 //!
 //! Why synthetic changes through an [`Applier`], and not touching the rows on legacy
@@ -27,7 +28,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use supra_sync_core::{Change, ChangeOp, Lsn, Row, Side, Transaction, Value};
-use supra_sync_mapping::{Direction, EntityMapping, MappingSet};
+use supra_sync_mapping::{ConflictPolicy, Direction, EntityMapping, MappingSet};
 use supra_sync_postgres::DbConfig;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -105,16 +106,25 @@ impl<'a> Fixer<'a> {
         }
         let mut targets = self.targets(scanner, entity, stage, &diffs).await?;
         for side in [Side::Legacy, Side::Supra] {
-            let rows: Vec<Row> = targets
-                .iter()
-                .filter(|t| t.from.as_ref().ok() == Some(&side))
-                .filter_map(|t| match side {
-                    Side::Legacy => t.legacy.clone(),
-                    Side::Supra => t.supra.clone(),
-                })
-                .collect();
-            if !rows.is_empty() {
-                self.apply(side, entity, rows, &targets).await?;
+            // A row both sides changed is a conflict: the stage's policy decides it (manual:
+            // review). Otherwise the side the fix re-syncs from wins by construction.
+            for contested in [false, true] {
+                let rows: Vec<Row> = targets
+                    .iter()
+                    .filter(|t| t.from.as_ref().ok() == Some(&side))
+                    .filter(|t| (t.changed == Changed::Both) == contested)
+                    .filter_map(|t| match side {
+                        Side::Legacy => t.legacy.clone(),
+                        Side::Supra => t.supra.clone(),
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    let wins = (!contested).then_some(match side {
+                        Side::Legacy => ConflictPolicy::LegacyWins,
+                        Side::Supra => ConflictPolicy::SupraWins,
+                    });
+                    self.apply(side, entity, rows, &targets, wins).await?;
+                }
             }
         }
         let still = scanner.compare_keys(entity, &diffs).await?;
@@ -257,6 +267,7 @@ impl<'a> Fixer<'a> {
         entity: &EntityMapping,
         rows: Vec<Row>,
         targets: &[Target],
+        wins: Option<ConflictPolicy>,
     ) -> Result<(), EngineError> {
         let origin = self.opts.names.reconcile_origin();
         let (source_db, target_db) = match from {
@@ -266,12 +277,14 @@ impl<'a> Fixer<'a> {
         let target = target_db.connect().await?;
         ensure_origin(&target, &origin).await?;
         let source = source_db.connect().await?;
-        let lsn: String = source
-            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        // The source's clock: conflict detection compares it with the times supra-sync last
+        // wrote each side (read on those servers).
+        let row = source
+            .query_one("SELECT pg_current_wal_lsn()::text, clock_timestamp()", &[])
             .await
-            .map_err(|e| EngineError::sql("reconcile: reading the WAL position", e))?
-            .get(0);
-        let lsn: Lsn = lsn.parse().unwrap_or(Lsn::ZERO);
+            .map_err(|e| EngineError::sql("reconcile: reading the WAL position", e))?;
+        let lsn: Lsn = row.get::<_, String>(0).parse().unwrap_or(Lsn::ZERO);
+        let now: chrono::DateTime<Utc> = row.get(1);
         let book = match from {
             Side::Legacy => None,
             Side::Supra => Some(self.supra_db.connect().await?),
@@ -285,6 +298,7 @@ impl<'a> Fixer<'a> {
         };
         let mut applier = Applier::new(opts, self.mappings.clone(), target, book, source).await?;
         applier.set_domain_events(DomainEvents::new(self.mappings, &self.opts.domain_events)?);
+        applier.set_policy_override(wins);
         let changes = rows
             .into_iter()
             .map(|row| {
@@ -318,7 +332,7 @@ impl<'a> Fixer<'a> {
                 xid: 0,
                 commit_lsn: lsn,
                 end_lsn: lsn,
-                commit_ts: Utc::now(),
+                commit_ts: now,
                 origin: Some(origin.clone()),
                 changes: chunk.to_vec(),
             };

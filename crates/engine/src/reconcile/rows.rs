@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use supra_sync_core::{Value, quote_ident};
-use supra_sync_mapping::{EntityMapping, MappingSet, derive_supra_id};
+use supra_sync_mapping::{EntityMapping, MappingSet};
 use supra_sync_postgres::DbConfig;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -30,7 +30,7 @@ pub(crate) struct Scanner<'m> {
     /// Legacy connection for verifier slices.
     legacy: Client,
     /// SUPRA connection for verifier slices (temporary tables live in its transactions).
-    supra: Client,
+    slices: Client,
     /// SUPRA connection for bookkeeping reads (admin context).
     book: Client,
     /// Legacy reads by key (existence checks, fixes, finance).
@@ -65,7 +65,7 @@ impl<'m> Scanner<'m> {
         });
         Ok(Scanner {
             legacy: legacy_db.connect().await?,
-            supra: supra_db.connect().await?,
+            slices: supra_db.connect().await?,
             book,
             legacy_rows: RowReader::new(legacy_db.connect().await?).await?,
             mappings,
@@ -118,7 +118,7 @@ impl<'m> Scanner<'m> {
     ) -> Result<(EntityComparison, usize, Option<Vec<Value>>), EngineError> {
         let out = compare_slice(
             &self.legacy,
-            &self.supra,
+            &self.slices,
             self.mappings,
             &self.tenant,
             &slice,
@@ -451,14 +451,4 @@ fn collect(cmp: EntityComparison, legacy_of: &HashMap<Uuid, String>) -> Vec<KeyD
         }
     }
     out
-}
-
-/// The id of the entity's row in `table` for primary id `id` (`[[also]]` tables derive it).
-#[allow(dead_code)]
-pub(super) fn row_id(entity: &EntityMapping, table: &str, id: Uuid) -> Uuid {
-    if entity.supra_tables()[0].to_string() == table {
-        id
-    } else {
-        derive_supra_id(id, table.rsplit('.').next().unwrap_or(table))
-    }
 }

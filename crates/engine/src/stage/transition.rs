@@ -322,13 +322,13 @@ async fn preconditions<C: GenericClient>(
     let name = entity.name();
     let ladder = Stage::allowed(entity.direction());
     let pos = |s: Stage| ladder.iter().position(|x| *x == s);
-    if let (Some(f), Some(t)) = (pos(from), pos(to)) {
-        if t > f + 1 {
-            reasons.push(format!(
-                "advance one stage at a time: the next stage after {from} is {}",
-                ladder[f + 1]
-            ));
-        }
+    if let (Some(f), Some(t)) = (pos(from), pos(to))
+        && t > f + 1
+    {
+        reasons.push(format!(
+            "advance one stage at a time: the next stage after {from} is {}",
+            ladder[f + 1]
+        ));
     }
     reasons.extend(open_conflicts(client, name).await?);
     reasons.extend(failed_rows(client, name).await?);

@@ -61,8 +61,7 @@ pub struct SliceOutcome {
     pub rows: usize,
 }
 
-/// Compares one slice. `n` distinguishes the temporary tables of concurrent callers on one
-/// connection (there are none today; pass 0).
+/// Compares one slice, in its own pair of short snapshots.
 pub async fn compare_slice(
     legacy: &Client,
     supra: &Client,

@@ -1,7 +1,10 @@
 //! Integration tests of the sync pipelines against real PostgreSQL clusters.
 
 mod conflicts;
+mod events;
+mod reconcile;
 mod snapshot;
+mod stages;
 mod streaming;
 mod support;
 mod verify;
