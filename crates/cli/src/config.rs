@@ -48,6 +48,9 @@ pub struct RunConfig {
     /// Milliseconds between a standby's attempts to take the leader lease (the takeover
     /// delay after the leader dies is at most this plus reconnecting).
     pub lease_poll_ms: u64,
+    /// Entities whose changes supra-sync applies to SUPRA also append a `domain_events` row
+    /// (in the same transaction), e.g. `["persona", "contrato"]`. Env: comma-separated.
+    pub domain_events: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -66,6 +69,7 @@ impl Default for RunConfig {
             readiness_timeout_ms: 2_000,
             leader_lease: true,
             lease_poll_ms: 1_000,
+            domain_events: Vec::new(),
         }
     }
 }
@@ -129,6 +133,14 @@ impl RunConfig {
         if let Some(v) = get("SUPRA_SYNC_LEASE_POLL_MS") {
             self.lease_poll_ms = parse("SUPRA_SYNC_LEASE_POLL_MS", v)?;
         }
+        if let Some(v) = get("SUPRA_SYNC_DOMAIN_EVENTS") {
+            self.domain_events = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
         Ok(())
     }
 
@@ -146,6 +158,7 @@ impl RunConfig {
         o.lease_poll = self
             .leader_lease
             .then(|| Duration::from_millis(self.lease_poll_ms.max(10)));
+        o.domain_events = self.domain_events.clone();
         o
     }
 
@@ -293,5 +306,20 @@ mod tests {
             toml::from_str::<RunConfig>("tenat = 'typo'").is_err(),
             "unknown keys are refused"
         );
+    }
+}
+
+#[cfg(test)]
+mod domain_events_tests {
+    use super::*;
+
+    #[test]
+    fn domain_events_from_file_and_comma_separated_environment() {
+        let mut c: RunConfig = toml::from_str("domain_events = ['persona']").unwrap();
+        assert_eq!(c.pipeline_options().domain_events, ["persona"]);
+        c.apply_env(|k| (k == "SUPRA_SYNC_DOMAIN_EVENTS").then(|| "persona, contrato,".into()))
+            .unwrap();
+        assert_eq!(c.domain_events, ["persona", "contrato"]);
+        assert!(RunConfig::default().domain_events.is_empty());
     }
 }

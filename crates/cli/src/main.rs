@@ -58,6 +58,11 @@ enum Command {
     /// Replay Kafka topics into SUPRA through the mappings (backfill, rebuild, re-process).
     #[cfg(feature = "kafka")]
     Replay(commands::replay::ReplayArgs),
+    /// Cutover stage per entity (shadow, dual, supra_primary, legacy_readonly, retired).
+    #[command(subcommand)]
+    Stage(commands::stage::StageCommand),
+    /// Compare both databases through the mappings (online); --fix re-syncs what differs.
+    Reconcile(commands::reconcile::ReconcileArgs),
 }
 
 /// Runs one parsed command.
@@ -73,6 +78,8 @@ async fn dispatch(global: &GlobalOptions, command: Command) -> anyhow::Result<Ex
         Command::Demo(args) => commands::demo::run(global, args).await,
         #[cfg(feature = "kafka")]
         Command::Replay(args) => commands::replay::run(global, args).await,
+        Command::Stage(cmd) => commands::stage::run(global, cmd).await,
+        Command::Reconcile(args) => commands::reconcile::run(global, args).await,
     }
 }
 

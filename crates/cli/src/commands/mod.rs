@@ -6,6 +6,8 @@ pub mod demo;
 pub mod dev;
 pub mod kafka;
 pub mod mappings;
+pub mod reconcile;
 #[cfg(feature = "kafka")]
 pub mod replay;
+pub mod stage;
 pub mod sync;

@@ -158,6 +158,21 @@ pub struct FinanceReport {
 }
 
 impl FinanceReport {
+    /// The sums over every period (period `all`).
+    pub fn totals(&self) -> PeriodTotals {
+        let mut t = PeriodTotals {
+            period: "all".into(),
+            ..PeriodTotals::default()
+        };
+        for p in &self.periods {
+            t.legacy_count += p.legacy_count;
+            t.legacy_total += p.legacy_total;
+            t.supra_count += p.supra_count;
+            t.supra_total += p.supra_total;
+        }
+        t
+    }
+
     /// True when every period matches exactly.
     pub fn clean(&self) -> bool {
         self.periods.iter().all(PeriodTotals::matches) && self.differences.is_empty()
