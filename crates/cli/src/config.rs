@@ -184,7 +184,6 @@ impl RunConfig {
 
 /// The configuration reference (`docs/CONFIG.md`), generated from [`RunConfig`] and the
 /// command-line options so that it cannot drift (a test compares the committed file).
-#[cfg(test)]
 pub fn reference() -> anyhow::Result<String> {
     use clap::Args as _;
     use supra_sync_ops::reference::{Section, Setting, clap_settings, render, toml_settings};

@@ -45,6 +45,9 @@ enum Command {
     Mappings(commands::mappings::MappingsCommand),
     /// Legacy cleanup phases: inventory, plan, apply, verify, rollback, status, monitor.
     Cleanup(commands::cleanup::CleanupArgs),
+    /// Configuration reference: every setting, its default and environment variable.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     /// Check both servers and create publications, slots, origins and sync tables.
     Setup(commands::sync::SetupArgs),
     /// Remove slots and publications (so no abandoned slot retains WAL).
@@ -71,6 +74,7 @@ async fn dispatch(global: &GlobalOptions, command: Command) -> anyhow::Result<Ex
         Command::Dev(cmd) => commands::dev::run(global, cmd).await,
         Command::Mappings(cmd) => commands::mappings::run(global, cmd).await,
         Command::Cleanup(args) => commands::cleanup::run(global, args).await,
+        Command::Config(cmd) => commands::config::run(cmd),
         Command::Setup(args) => commands::sync::setup(global, args).await,
         Command::Teardown(args) => commands::sync::teardown(global, args).await,
         Command::Snapshot(args) => commands::sync::snapshot(global, args).await,

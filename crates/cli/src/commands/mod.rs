@@ -2,6 +2,7 @@
 //! that returns the process exit code (runtime errors go up as `anyhow::Error`).
 
 pub mod cleanup;
+pub mod config;
 pub mod demo;
 pub mod dev;
 pub mod kafka;

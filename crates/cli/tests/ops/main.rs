@@ -10,6 +10,7 @@
 
 mod failover;
 mod metrics;
+mod reference;
 mod roles;
 mod secrets;
 mod support;
