@@ -25,8 +25,10 @@
 //! tell, for a differing row of a bidirectional entity, which side changed since the last
 //! sync; `--fix` uses that to pick the direction (see [`fix`]).
 
+mod direction;
 mod finance;
 mod fix;
+mod recheck;
 mod rows;
 mod settle;
 pub mod store;

@@ -21,6 +21,7 @@
 //! that its entity's stage does not let through is logged as `skipped` with the reason
 //! (nothing is dropped silently). Transitions and their preconditions: [`transition`].
 
+mod preconditions;
 pub mod transition;
 
 use std::collections::HashMap;

@@ -28,14 +28,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use supra_sync_core::{Change, ChangeOp, Lsn, Row, Side, Transaction, Value};
-use supra_sync_mapping::{ConflictPolicy, Direction, EntityMapping, MappingSet};
+use supra_sync_mapping::{ConflictPolicy, EntityMapping, MappingSet};
 use supra_sync_postgres::DbConfig;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
+use super::direction::{changed_side, direction, image_columns};
 use super::rows::Scanner;
 use super::{Changed, DiffKind, EntityReport, KeyDiff, ReconcileOptions};
-use crate::conflict::row_hash;
 use crate::events::DomainEvents;
 use crate::reader::RowReader;
 use crate::stage::Stage;
@@ -220,21 +220,14 @@ impl<'a> Fixer<'a> {
                 Some(id) => supra_rows.fetch_by_key(&table, &[Value::Uuid(id)]).await?,
                 None => None,
             };
-            let changed = match (entity.direction(), a) {
-                (Direction::Bidirectional, Some((_, Some(s), Some(l)))) => {
-                    let legacy_changed =
-                        legacy.as_ref().map(|r| row_hash(r, &[])).as_ref() != Some(l);
-                    let supra_changed =
-                        supra.as_ref().map(|r| row_hash(r, &image)).as_ref() != Some(s);
-                    match (legacy_changed, supra_changed) {
-                        (true, false) => Changed::Legacy,
-                        (false, true) => Changed::Supra,
-                        (true, true) => Changed::Both,
-                        (false, false) => Changed::Unknown,
-                    }
-                }
-                _ => Changed::Unknown,
-            };
+            let agreed_hashes = a.map(|a| (a.1.as_deref(), a.2.as_deref()));
+            let changed = changed_side(
+                entity,
+                agreed_hashes,
+                legacy.as_ref(),
+                supra.as_ref(),
+                &image,
+            );
             let from = direction(stage, changed, legacy.is_some(), supra.is_some());
             out.push(Target {
                 legacy_key: Some(k),
@@ -351,55 +344,6 @@ impl<'a> Fixer<'a> {
     }
 }
 
-/// The side to re-sync a row from; see the module docs.
-fn direction(
-    stage: Stage,
-    changed: Changed,
-    on_legacy: bool,
-    on_supra: bool,
-) -> Result<Side, String> {
-    if stage == Stage::Retired {
-        return Err("the entity is retired: nothing is synced".into());
-    }
-    let preferred = match changed {
-        Changed::Legacy => Side::Legacy,
-        Changed::Supra => Side::Supra,
-        Changed::Both | Changed::Unknown => stage.primary(),
-    };
-    let has = |s: Side| match s {
-        Side::Legacy => on_legacy,
-        Side::Supra => on_supra,
-    };
-    for side in [preferred, preferred.other()] {
-        if stage.flows_from(side) && has(side) {
-            return Ok(side);
-        }
-    }
-    Err(match (on_legacy, on_supra) {
-        (false, false) => "the row is on neither side any more".into(),
-        (true, false) | (false, true) => {
-            let have = if on_legacy { Side::Legacy } else { Side::Supra };
-            format!(
-                "only {have} has the row and {have} → {} is off at stage {stage}; a fix never deletes",
-                have.other()
-            )
-        }
-        (true, true) => format!("no direction flows at stage {stage}"),
-    })
-}
-
-/// The SUPRA columns whose hash `sync_mappings.last_synced_hash` holds (as the applier).
-fn image_columns(entity: &EntityMapping) -> Vec<String> {
-    entity
-        .supra_columns()
-        .iter()
-        .filter(|c| {
-            c.as_str() != entity.supra_id_column() && Some(c.as_str()) != entity.tenant_column()
-        })
-        .cloned()
-        .collect()
-}
-
 /// Creates the replication origin on `client`'s database when missing.
 async fn ensure_origin(client: &Client, origin: &str) -> Result<(), EngineError> {
     client
@@ -411,35 +355,4 @@ async fn ensure_origin(client: &Client, origin: &str) -> Result<(), EngineError>
         .await
         .map_err(|e| EngineError::sql(format!("creating the replication origin {origin}"), e))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn direction_follows_the_changed_side_within_the_stage() {
-        use Changed::*;
-        assert_eq!(direction(Stage::Dual, Legacy, true, true), Ok(Side::Legacy));
-        assert_eq!(direction(Stage::Dual, Supra, true, true), Ok(Side::Supra));
-        assert_eq!(direction(Stage::Dual, Both, true, true), Ok(Side::Legacy));
-        assert_eq!(
-            direction(Stage::SupraPrimary, Unknown, true, true),
-            Ok(Side::Supra)
-        );
-        // SUPRA changed, but SUPRA → legacy is off in shadow: legacy is re-applied.
-        assert_eq!(
-            direction(Stage::Shadow, Supra, true, true),
-            Ok(Side::Legacy)
-        );
-        // Legacy changed under legacy_readonly: SUPRA restores it.
-        assert_eq!(
-            direction(Stage::LegacyReadonly, Legacy, true, true),
-            Ok(Side::Supra)
-        );
-        // A row deleted behind the sync's back is re-created, never deleted on the other side.
-        assert_eq!(direction(Stage::Dual, Supra, true, false), Ok(Side::Legacy));
-        assert!(direction(Stage::Shadow, Unknown, false, true).is_err());
-        assert!(direction(Stage::Retired, Legacy, true, true).is_err());
-    }
 }

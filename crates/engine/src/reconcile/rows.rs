@@ -5,10 +5,10 @@
 //!  pass 2  sync_mappings pages      ─► legacy row still there? ─ no ─► verify::slice(mapped)
 //!                                                                      unexpected (or retained)
 //!  pass 3  SUPRA primary-table pages ─► mapped at all? ─ no ────────► missing in legacy
-//!  recheck candidates: orphans mapped meanwhile join the keys; verify::slice(Keys, mapped)
 //! ```
+//! The recheck of what these passes find is in [`super::recheck`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::time::Instant;
 
@@ -35,7 +35,7 @@ pub(crate) struct Scanner<'m> {
     book: Client,
     /// Legacy reads by key (existence checks, fixes, finance).
     pub(super) legacy_rows: RowReader,
-    mappings: &'m MappingSet,
+    pub(super) mappings: &'m MappingSet,
     tenant: String,
     tenant_id: Uuid,
     chunk: i64,
@@ -87,6 +87,11 @@ impl<'m> Scanner<'m> {
         self.tenant_id
     }
 
+    /// Legacy rows per slice.
+    pub(super) fn chunk_rows(&self) -> usize {
+        self.chunk as usize
+    }
+
     /// Rows read so far, both sides.
     pub(crate) fn rows_read(&self) -> u64 {
         self.read
@@ -112,7 +117,7 @@ impl<'m> Scanner<'m> {
         }
     }
 
-    async fn slice(
+    pub(super) async fn slice(
         &mut self,
         slice: Slice<'_>,
     ) -> Result<(EntityComparison, usize, Option<Vec<Value>>), EngineError> {
@@ -278,145 +283,14 @@ impl<'m> Scanner<'m> {
         }
         Ok(())
     }
-
-    /// Compares the differing keys of `report` again and keeps only what still differs.
-    pub(crate) async fn recheck(&mut self, report: &mut EntityReport) -> Result<(), EngineError> {
-        if report.differences.is_empty() {
-            return Ok(());
-        }
-        let Some(entity) = self.mappings.entity(&report.entity) else {
-            return Ok(());
-        };
-        let before = distinct_rows(&report.differences);
-        let fresh = self.compare_keys(entity, &report.differences).await?;
-        report.settled += before.saturating_sub(distinct_rows(&fresh));
-        report.differences = fresh;
-        Ok(())
-    }
-
-    /// Compares the rows behind `diffs` again; returns what differs now.
-    pub(crate) async fn compare_keys(
-        &mut self,
-        entity: &EntityMapping,
-        diffs: &[KeyDiff],
-    ) -> Result<Vec<KeyDiff>, EngineError> {
-        let primary = entity.supra_tables()[0].to_string();
-        let mut keys: BTreeSet<String> = BTreeSet::new();
-        let mut ids: BTreeSet<Uuid> = BTreeSet::new();
-        let mut orphans: Vec<Uuid> = Vec::new();
-        for d in diffs {
-            if let Some(k) = &d.legacy_key {
-                keys.insert(k.clone());
-            }
-            let Some(id) = d.supra_id.as_deref().and_then(|s| s.parse::<Uuid>().ok()) else {
-                continue;
-            };
-            if d.table != primary {
-                continue;
-            }
-            match (d.kind, &d.legacy_key) {
-                (DiffKind::MissingInLegacy, None) => orphans.push(id),
-                _ => {
-                    ids.insert(id);
-                }
-            }
-        }
-        // Orphans mapped meanwhile are compared through their legacy key.
-        let mapped: Vec<(Uuid, String)> = self
-            .book
-            .query(
-                "SELECT supra_id, legacy_id::text FROM supra_sync.sync_mappings
-                  WHERE entity_type = $1 AND supra_id = ANY($2)",
-                &[&entity.name(), &orphans],
-            )
-            .await
-            .map_err(|e| EngineError::sql("reconcile: reading sync_mappings", e))?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let mut out = Vec::new();
-        for id in &orphans {
-            match mapped.iter().find(|(m, _)| m == id) {
-                Some((m, k)) => {
-                    keys.insert(k.clone());
-                    ids.insert(*m);
-                }
-                None => {
-                    let still: bool = self
-                        .book
-                        .query_opt(
-                            &format!(
-                                "SELECT 1 FROM {} WHERE {} = $1",
-                                entity.supra_tables()[0].quoted(),
-                                quote_ident(entity.supra_id_column())
-                            ),
-                            &[id],
-                        )
-                        .await
-                        .map_err(|e| EngineError::sql("reconcile: rechecking a SUPRA row", e))?
-                        .is_some();
-                    if still {
-                        out.extend(
-                            diffs
-                                .iter()
-                                .filter(|d| d.supra_id == Some(id.to_string()))
-                                .cloned(),
-                        );
-                    }
-                }
-            }
-        }
-        let legacy_of: HashMap<Uuid, String> = self
-            .book
-            .query(
-                "SELECT supra_id, legacy_id::text FROM supra_sync.sync_mappings
-                  WHERE entity_type = $1 AND supra_id = ANY($2)",
-                &[&entity.name(), &ids.iter().copied().collect::<Vec<_>>()],
-            )
-            .await
-            .map_err(|e| EngineError::sql("reconcile: reading sync_mappings", e))?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let keys: Vec<String> = keys.into_iter().collect();
-        let ids: Vec<Uuid> = ids.into_iter().collect();
-        for (n, part) in keys.chunks(self.chunk as usize).enumerate() {
-            let mapped: &[Uuid] = if n == 0 { &ids } else { &[] };
-            self.pace(part.len()).await;
-            let (cmp, _, _) = self
-                .slice(Slice {
-                    entity: entity.name(),
-                    rows: SliceRows::Keys(part),
-                    mapped,
-                })
-                .await?;
-            out.extend(collect(cmp, &legacy_of));
-        }
-        if keys.is_empty() && !ids.is_empty() {
-            let (cmp, _, _) = self
-                .slice(Slice {
-                    entity: entity.name(),
-                    rows: SliceRows::Keys(&[]),
-                    mapped: &ids,
-                })
-                .await?;
-            out.extend(collect(cmp, &legacy_of));
-        }
-        Ok(out)
-    }
-}
-
-/// Number of distinct rows (table, key) among differences.
-fn distinct_rows(diffs: &[KeyDiff]) -> usize {
-    diffs
-        .iter()
-        .map(|d| (&d.table, &d.legacy_key, &d.supra_id))
-        .collect::<HashSet<_>>()
-        .len()
 }
 
 /// Adds a slice's comparison to the entity's report.
-fn absorb(report: &mut EntityReport, cmp: EntityComparison, legacy_of: &HashMap<Uuid, String>) {
+pub(super) fn absorb(
+    report: &mut EntityReport,
+    cmp: EntityComparison,
+    legacy_of: &HashMap<Uuid, String>,
+) {
     report.legacy_rows += cmp.legacy_rows as u64;
     report.expected_rows += cmp.expected_rows as u64;
     report.retained += cmp.retained as u64;
@@ -424,7 +298,7 @@ fn absorb(report: &mut EntityReport, cmp: EntityComparison, legacy_of: &HashMap<
 }
 
 /// The comparison's examples (all of them, in a slice) as differing keys.
-fn collect(cmp: EntityComparison, legacy_of: &HashMap<Uuid, String>) -> Vec<KeyDiff> {
+pub(super) fn collect(cmp: EntityComparison, legacy_of: &HashMap<Uuid, String>) -> Vec<KeyDiff> {
     let mut out = Vec::new();
     for (kind, d) in [
         (DiffKind::MissingInSupra, cmp.missing),

@@ -9,23 +9,15 @@
 //!    NOTIFY supra_sync_stages; COMMIT              ── appliers see it at their next batch
 //! ```
 //!
-//! Preconditions (each failing one is a reason, all are reported at once):
-//! * the stage is allowed by the mapping's direction, and differs from the current one;
-//! * forward one step at a time along the entity's ladder (going back may skip: rollback);
-//! * no open conflict and no failed `sync_log` row for the entity;
-//! * the entity's latest reconciliation (and its financial checks) is clean;
-//! * every entity it depends on is at that stage or beyond — as far as that entity's
-//!   direction goes: a legacy_to_supra dependency stays at shadow and never blocks — and,
-//!   going back, no entity depending on it is left beyond it.
-//!
-//! `force` records the transition despite failed preconditions (never despite an invalid
+//! The stage must be allowed by the mapping's direction and differ from the current one;
+//! the other preconditions are in [`super::preconditions`]. `force` records the transition despite failed preconditions (never despite an invalid
 //! stage) and appends what was overridden to the reason in the history.
 
 use chrono::{DateTime, Utc};
 use supra_sync_mapping::{Direction, EntityMapping, MappingSet};
 use tokio_postgres::{Client, GenericClient};
 
-use super::{Stage, StageBook};
+use super::{Stage, StageBook, preconditions};
 use crate::EngineError;
 
 /// Why a stage change was not made.
@@ -236,7 +228,7 @@ pub async fn set(
             stage: to,
         });
     }
-    let reasons = preconditions(&tx, mappings, &book, mapping, from, to).await?;
+    let reasons = preconditions::check(&tx, mappings, &book, mapping, from, to).await?;
     if !reasons.is_empty() && !force {
         return Err(StageError::Refused {
             entity: entity.to_string(),
@@ -297,141 +289,7 @@ pub async fn check<C: GenericClient>(
 ) -> Result<Vec<String>, EngineError> {
     let book = StageBook::load(client).await?;
     let from = book.stage(entity);
-    preconditions(client, mappings, &book, entity, from, to).await
-}
-
-/// The highest stage `dep` can reach without going beyond `stage`.
-fn cap(dep: &EntityMapping, stage: Stage) -> Stage {
-    Stage::allowed(dep.direction())
-        .iter()
-        .copied()
-        .filter(|s| *s <= stage)
-        .max()
-        .unwrap_or(Stage::Shadow)
-}
-
-async fn preconditions<C: GenericClient>(
-    client: &C,
-    mappings: &MappingSet,
-    book: &StageBook,
-    entity: &EntityMapping,
-    from: Stage,
-    to: Stage,
-) -> Result<Vec<String>, EngineError> {
-    let mut reasons = Vec::new();
-    let name = entity.name();
-    let ladder = Stage::allowed(entity.direction());
-    let pos = |s: Stage| ladder.iter().position(|x| *x == s);
-    if let (Some(f), Some(t)) = (pos(from), pos(to))
-        && t > f + 1
-    {
-        reasons.push(format!(
-            "advance one stage at a time: the next stage after {from} is {}",
-            ladder[f + 1]
-        ));
-    }
-    reasons.extend(open_conflicts(client, name).await?);
-    reasons.extend(failed_rows(client, name).await?);
-    reasons.extend(crate::reconcile::store::unclean_for_stage(client, name).await?);
-    for dep in entity.depends_on() {
-        let Some(d) = mappings.entity(dep).filter(|d| d.name() != name) else {
-            continue;
-        };
-        let need = cap(d, to);
-        let at = book.stage(d);
-        if at < need {
-            reasons.push(format!(
-                "{name} depends on {dep}, which is at {at}: move {dep} to {need} first"
-            ));
-        }
-    }
-    if to < from {
-        for other in mappings.entities() {
-            if other.name() == name || !other.depends_on().iter().any(|d| d == name) {
-                continue;
-            }
-            let at = book.stage(other);
-            if cap(entity, at) > to {
-                reasons.push(format!(
-                    "{} (at {at}) depends on {name}: move it back to {to} or before first",
-                    other.name()
-                ));
-            }
-        }
-    }
-    Ok(reasons)
-}
-
-async fn open_conflicts<C: GenericClient>(
-    client: &C,
-    entity: &str,
-) -> Result<Vec<String>, EngineError> {
-    let rows = client
-        .query(
-            "SELECT id::text, entity_id::text, conflict_type::text, detected_at, count(*) OVER ()
-               FROM supra_sync.sync_conflicts
-              WHERE entity_type = $1 AND status = 'open'
-              ORDER BY detected_at LIMIT 5",
-            &[&entity],
-        )
-        .await
-        .map_err(|e| EngineError::sql("reading open conflicts", e))?;
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let total: i64 = first.get(4);
-    let listed = rows
-        .iter()
-        .map(|r| {
-            let at: DateTime<Utc> = r.get(3);
-            format!(
-                "{} (key {}, {}, since {})",
-                r.get::<_, String>(0),
-                r.get::<_, String>(1),
-                r.get::<_, String>(2),
-                at.format("%Y-%m-%d %H:%M:%S UTC")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(vec![format!(
-        "{total} open conflict(s) on {entity}: {listed}{}; resolve them first",
-        if total > 5 { ", …" } else { "" }
-    )])
-}
-
-async fn failed_rows<C: GenericClient>(
-    client: &C,
-    entity: &str,
-) -> Result<Vec<String>, EngineError> {
-    let rows = client
-        .query(
-            "SELECT entity_id::text, left(error_message, 120), count(*) OVER ()
-               FROM supra_sync.sync_log
-              WHERE entity_type = $1 AND status = 'failed'
-              ORDER BY id LIMIT 3",
-            &[&entity],
-        )
-        .await
-        .map_err(|e| EngineError::sql("reading failed rows", e))?;
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let total: i64 = first.get(2);
-    let listed = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "key {}: {}",
-                r.get::<_, String>(0),
-                r.get::<_, Option<String>>(1).unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    Ok(vec![format!(
-        "{total} failed change(s) of {entity} in sync_log ({listed}); retry or resolve them first"
-    )])
+    preconditions::check(client, mappings, &book, entity, from, to).await
 }
 
 #[cfg(test)]
