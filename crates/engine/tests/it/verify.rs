@@ -339,3 +339,155 @@ async fn a_parked_row_whose_key_changes_before_the_park_is_resolved_is_not_left_
     running.stop().await.unwrap();
     env.teardown().await;
 }
+
+/// A row parked (its meter is not synced yet) and deleted in the same transaction, hence the
+/// same batch: the delete must wait behind the parked insert, not be skipped.
+#[tokio::test]
+async fn a_parked_row_deleted_in_the_same_batch_is_not_resurrected() {
+    let (env, legacy, _supra) = synced_env().await;
+    let running = env.start(Side::Legacy);
+    legacy
+        .batch_execute(&format!(
+            "{LEGACY_ROWS}
+             INSERT INTO cf_quere_pro.ptoserv (ptosid, ptosexpid, ptosdirid, ptoscodigo) VALUES (7, 9, 5, 'T-7');"
+        ))
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 99).await;
+    legacy
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO cf_quere_pro.lectura (lecid, leccontid, lecptosid, lecfecha, lecvalor)
+             VALUES (1, 5, 7, '2024-01-15 08:00:00', 10);
+             DELETE FROM cf_quere_pro.lectura WHERE lecid = 1;
+             COMMIT;
+             INSERT INTO cf_quere_pro.contado (conid, conptosid, connumserie) VALUES (5, 7, 'SN-5');",
+        )
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 100).await;
+    let lectura = compare(&env, &["lectura"]).await.remove(0);
+    assert!(lectura.agrees(), "{lectura}");
+    running.stop().await.unwrap();
+    env.teardown().await;
+}
+
+/// A row inserted and deleted in SUPRA in one transaction (one batch of the reverse
+/// pipeline): legacy must not keep it.
+#[tokio::test]
+async fn a_supra_row_inserted_and_deleted_in_one_batch_does_not_stay_in_legacy() {
+    let (env, legacy, supra) = synced_env().await;
+    let forward = env.start(Side::Legacy);
+    let reverse = env.start(Side::Supra);
+    legacy
+        .batch_execute("SELECT setval('cf_quere_pro.seq_prsid', 5000)")
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 99).await;
+    supra
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO persons (id, tenant_id, person_type, name, first_name, last_name_paterno)
+             SELECT '00000000-0000-4000-8000-000000000001', id, 'fisica', 'Núñez Andrés', 'Andrés', 'Núñez'
+               FROM tenants WHERE slug = 'cea-queretaro';
+             DELETE FROM persons WHERE id = '00000000-0000-4000-8000-000000000001';
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    wait_until(
+        "both SUPRA changes to be handled",
+        Duration::from_secs(60),
+        || async {
+            let n: i64 = supra
+                .query_one(
+                    "SELECT count(*) FROM supra_sync.sync_log WHERE direction = 'supra_to_legacy'",
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            Ok(n >= 2)
+        },
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = legacy
+        .query(
+            "SELECT prsid::text FROM cf_quere_pro.persona WHERE prsid > 5000",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let log: Vec<String> = supra
+        .query(
+            "SELECT concat_ws(' | ', entity_id, operation, status, error_message) FROM supra_sync.sync_log
+              WHERE direction = 'supra_to_legacy' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(left.is_empty(), "legacy kept {left:?}; sync_log: {log:#?}");
+    forward.stop().await.unwrap();
+    reverse.stop().await.unwrap();
+    env.teardown().await;
+}
+
+/// A row inserted and then updated in SUPRA in one transaction (one batch of the reverse
+/// pipeline) becomes one legacy row, not two.
+#[tokio::test]
+async fn a_supra_row_inserted_and_updated_in_one_batch_is_one_legacy_row() {
+    let (env, legacy, supra) = synced_env().await;
+    let forward = env.start(Side::Legacy);
+    let reverse = env.start(Side::Supra);
+    legacy
+        .batch_execute("SELECT setval('cf_quere_pro.seq_prsid', 5000)")
+        .await
+        .unwrap();
+    caught_up(&env, &legacy, 99).await;
+    supra
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO persons (id, tenant_id, person_type, name, first_name, last_name_paterno)
+             SELECT '00000000-0000-4000-8000-000000000002', id, 'fisica', 'Núñez Andrés', 'Andrés', 'Núñez'
+               FROM tenants WHERE slug = 'cea-queretaro';
+             UPDATE persons SET phone = '4420000001' WHERE id = '00000000-0000-4000-8000-000000000002';
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    wait_until(
+        "both SUPRA changes to be handled",
+        Duration::from_secs(60),
+        || async {
+            let n: i64 = supra
+                .query_one(
+                    "SELECT count(*) FROM supra_sync.sync_log WHERE direction = 'supra_to_legacy'",
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            Ok(n >= 2)
+        },
+    )
+    .await
+    .unwrap();
+    let rows: Vec<String> = legacy
+        .query("SELECT prsid::text || ' ' || coalesce(prstelef, '-') FROM cf_quere_pro.persona WHERE prsid > 5000", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(rows, vec!["5001 4420000001".to_string()]);
+    forward.stop().await.unwrap();
+    reverse.stop().await.unwrap();
+    env.teardown().await;
+}
