@@ -66,6 +66,15 @@ enum Command {
     Stage(commands::stage::StageCommand),
     /// Compare both databases through the mappings (online); --fix re-syncs what differs.
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// Review and settle conflicts between legacy and SUPRA: list, show, resolve.
+    #[command(subcommand)]
+    Conflicts(commands::conflicts::ConflictsCommand),
+    /// Browse the operation log (sync_log), e.g. the failed changes.
+    Log(commands::log::LogArgs),
+    /// Re-run failed changes through the current mappings.
+    Retry(commands::log::RetryArgs),
+    /// Both pipelines on one screen; exit code 3 when unhealthy (for scripts and probes).
+    Status(commands::status::StatusArgs),
 }
 
 /// Runs one parsed command.
@@ -84,6 +93,10 @@ async fn dispatch(global: &GlobalOptions, command: Command) -> anyhow::Result<Ex
         Command::Replay(args) => commands::replay::run(global, args).await,
         Command::Stage(cmd) => commands::stage::run(global, cmd).await,
         Command::Reconcile(args) => commands::reconcile::run(global, args).await,
+        Command::Conflicts(cmd) => commands::conflicts::run(global, cmd).await,
+        Command::Log(args) => commands::log::run_log(global, args).await,
+        Command::Retry(args) => commands::log::run_retry(global, args).await,
+        Command::Status(args) => commands::status::run(global, args).await,
     }
 }
 

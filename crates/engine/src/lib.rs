@@ -25,6 +25,7 @@ pub mod publish;
 pub mod raw;
 pub mod reader;
 pub mod reconcile;
+pub mod resolve;
 pub mod service;
 pub mod snapshot;
 pub mod stage;

@@ -3,12 +3,16 @@
 
 pub mod cleanup;
 pub mod config;
+pub mod conflicts;
 pub mod demo;
 pub mod dev;
 pub mod kafka;
+pub mod log;
 pub mod mappings;
 pub mod reconcile;
 #[cfg(feature = "kafka")]
 pub mod replay;
+pub mod status;
 pub mod stage;
 pub mod sync;
+pub mod table;

@@ -3,6 +3,7 @@
 mod conflicts;
 mod events;
 mod reconcile;
+mod resolve;
 mod snapshot;
 mod stages;
 mod streaming;
