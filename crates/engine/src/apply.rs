@@ -925,7 +925,10 @@ impl Applier {
                 self.plan_forward(tx, change, entity, role, known, &mut planned)
                     .await
             }
-            (None, Side::Supra) => self.plan_reverse(tx, change, entity, &mut planned).await,
+            (None, Side::Supra) => {
+                self.plan_reverse(tx, change, entity, known, &mut planned)
+                    .await
+            }
         };
         match result {
             Ok(()) => {}
@@ -938,6 +941,9 @@ impl Applier {
                 planned.log.status = LogStatus::Skipped;
                 planned.log.error =
                     Some(format!("parked until {wait_entity} {wait_key} is synced"));
+                // Later changes of this row in the same batch must queue behind it.
+                self.parked_keys
+                    .insert((entity_name.to_string(), planned.log.entity_id.clone()));
                 planned.parked = Some(ParkedRow {
                     entity: entity_name.to_string(),
                     entity_id: planned.log.entity_id.clone(),
@@ -1167,11 +1173,14 @@ impl Applier {
             .map_err(Outcome::Engine)
     }
 
+    /// `known` holds the identities planned earlier in the batch (legacy key → SUPRA id), not
+    /// yet in `sync_mappings`: a row created and changed in one batch keeps one legacy id.
     async fn plan_reverse(
         &mut self,
         tx: &Transaction,
         change: &Change,
         entity: &EntityMapping,
+        known: &mut HashMap<(String, String), Uuid>,
         planned: &mut Planned,
     ) -> Result<(), Outcome> {
         if entity.direction() != Direction::Bidirectional {
@@ -1191,10 +1200,17 @@ impl Applier {
             }
         };
         planned.log.supra_id = Some(supra_id);
-        let existing = book::legacy_ids(self.bookkeeping(), &[(name.clone(), supra_id)])
-            .await
-            .map_err(Outcome::Engine)?
-            .remove(&(name.clone(), supra_id));
+        let planned_before = known
+            .iter()
+            .find(|((e, _), id)| *e == name && **id == supra_id)
+            .map(|((_, k), _)| k.clone());
+        let existing = match planned_before {
+            Some(k) => Some(k),
+            None => book::legacy_ids(self.bookkeeping(), &[(name.clone(), supra_id)])
+                .await
+                .map_err(Outcome::Engine)?
+                .remove(&(name.clone(), supra_id)),
+        };
         if change.op == ChangeOp::Truncate {
             return Err(Outcome::Fail(
                 "TRUNCATE on SUPRA is never propagated to legacy".into(),
@@ -1228,6 +1244,7 @@ impl Applier {
             Some(k) => k,
             None => self.allocate_legacy_id(entity).await?,
         };
+        known.insert((name.clone(), legacy_key.clone()), supra_id);
         planned.log.entity_id = legacy_key.clone();
         if self
             .parked_keys
