@@ -317,7 +317,16 @@ pub async fn hold<C: GenericClient>(
             &[&conflict, &direction, &operation, &raw.to_string(), &lsn.to_string(), &ts],
         )
         .await
-        .map_err(|e| EngineError::sql("holding a change behind a conflict", e))?;
+        .map_err(|e| match e.code() {
+            // The trigger refuses: an operator resolved the conflict after this batch was
+            // planned. Re-planning (from the stored position) applies the change normally.
+            Some(c) if *c == tokio_postgres::error::SqlState::CHECK_VIOLATION => {
+                EngineError::Transient(format!(
+                    "conflict {conflict} was resolved while a change was being held behind it; re-planning"
+                ))
+            }
+            _ => EngineError::sql("holding a change behind a conflict", e),
+        })?;
     Ok(())
 }
 
