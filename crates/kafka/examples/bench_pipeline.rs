@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::mocking::MockCluster;
-use supra_sync_core::{Lsn, Side};
+use supra_sync_core::Side;
 use supra_sync_engine::{Pipeline, PipelineOptions};
 use supra_sync_kafka::capture::{self, CaptureOptions, CaptureStats};
 use supra_sync_kafka::envelope::EnvelopeSettings;
@@ -60,8 +60,9 @@ async fn supra_db() -> TestDatabase {
     db
 }
 
-/// Runs `pipeline` until it processed `changes` and acknowledged `end`; returns changes/s.
-async fn drain(pipeline: Pipeline, changes: u64, end: Lsn) -> f64 {
+/// Runs `pipeline` until it processed `changes` (every route of every change: applied,
+/// failed or skipped); returns changes/s.
+async fn drain(pipeline: Pipeline, changes: u64, routes: u64) -> f64 {
     let stats = pipeline.stats();
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();
@@ -70,7 +71,7 @@ async fn drain(pipeline: Pipeline, changes: u64, end: Lsn) -> f64 {
         let processed = stats.applied.load(Ordering::Relaxed)
             + stats.failed.load(Ordering::Relaxed)
             + stats.skipped.load(Ordering::Relaxed);
-        processed >= changes && stats.acknowledged_lsn.load(Ordering::Relaxed) >= end.0
+        processed >= changes * routes
     };
     while !done() {
         assert!(!task.is_finished(), "pipeline stopped early");
@@ -136,13 +137,12 @@ async fn main() {
         .await
         .unwrap();
     }
-    let end: Lsn = l
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get::<_, String>(0)
-        .parse()
-        .unwrap();
+    let routes = mappings
+        .routes_for(
+            Side::Legacy,
+            &supra_sync_core::TableName::new("cf_quere_pro", "persona"),
+        )
+        .len() as u64;
     println!(
         "workload: {changes} changes in {} transactions written in {:.1?}",
         changes.div_ceil(per_tx),
@@ -162,7 +162,7 @@ async fn main() {
     let plain = drain(
         Pipeline::new(opts(&names[0]), legacy_cfg.clone(), cfg1, mappings.clone()),
         changes,
-        end,
+        routes,
     )
     .await;
     println!("streaming apply, no Kafka:           {plain:>9.0} changes/s");
@@ -182,7 +182,7 @@ async fn main() {
         Arc::new(Publisher::new(PublisherConfig::new(&bootstrap, envelope.clone())).unwrap());
     let with_kafka = Pipeline::new(opts(&names[1]), legacy_cfg.clone(), cfg2, mappings.clone())
         .with_publisher(Arc::new(KafkaSink::new(publisher.clone())));
-    let kafka_rate = drain(with_kafka, changes, end).await;
+    let kafka_rate = drain(with_kafka, changes, routes).await;
     println!(
         "streaming apply, Kafka publish first:{kafka_rate:>9.0} changes/s  ({} records acknowledged)",
         publisher.stats().records_acked
