@@ -108,6 +108,10 @@ pub async fn resolve(
         .entity(&record.entity)
         .ok_or_else(|| ResolveError::Refused("entity vanished".into()))?;
     let (names, tenant_id) = (op.names.clone(), op.tenant_id);
+    if !opts.dry_run {
+        origin::prepare(&op.legacy, &names, Side::Legacy).await?;
+        origin::prepare(&op.supra, &names, Side::Supra).await?;
+    }
     let Operator { legacy, supra, .. } = op;
     let ltx = legacy
         .transaction()

@@ -49,8 +49,24 @@ pub async fn ensure(client: &Client, origin: &str) -> Result<(), ResolveError> {
     }
 }
 
-/// Attaches the session of `client`, which writes on `written`, to the first free origin of
-/// [`candidates`]; returns its name. Detach with [`detach`].
+/// Creates the operator origins an operator write on `written` may fall back to, when
+/// missing. Call outside any transaction (an origin created in a transaction that rolls back
+/// would leave the session attached to nothing).
+pub async fn prepare(
+    client: &Client,
+    names: &ObjectNames,
+    written: Side,
+) -> Result<(), ResolveError> {
+    for origin in candidates(names, written).iter().skip(1) {
+        ensure(client, origin).await?;
+    }
+    Ok(())
+}
+
+/// Attaches the session of `client` (inside its open transaction), which writes on
+/// `written`, to the first free origin of [`candidates`]; returns its name. Each attempt runs
+/// under a savepoint, so a refused one leaves the transaction usable. Call [`prepare`] first;
+/// detach with [`detach`].
 pub async fn attach(
     client: &Client,
     names: &ObjectNames,
@@ -66,20 +82,28 @@ pub async fn attach(
     if attached {
         detach(client).await?;
     }
+    let savepoint = |sql: &'static str| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| ResolveError::sql("attaching to a replication origin", e))
+    };
     for origin in &candidates {
-        if *origin != names.origin(written.other()) {
-            ensure(client, origin).await?;
-        }
+        savepoint("SAVEPOINT attach_origin").await?;
         match client
             .execute("SELECT pg_replication_origin_session_setup($1)", &[origin])
             .await
         {
-            Ok(_) => return Ok(origin.clone()),
+            Ok(_) => {
+                savepoint("RELEASE SAVEPOINT attach_origin").await?;
+                return Ok(origin.clone());
+            }
             Err(e)
                 if e.code()
                     .is_some_and(|c| c.code() == IN_USE || c.code() == UNDEFINED) =>
             {
                 tracing::debug!(%origin, error = %e, "origin not available; trying the next");
+                savepoint("ROLLBACK TO SAVEPOINT attach_origin").await?;
             }
             Err(e) => {
                 return Err(ResolveError::sql(

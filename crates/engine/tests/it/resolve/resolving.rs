@@ -5,8 +5,10 @@ use supra_sync_engine::resolve::{
     Choice, MergeSpec, ResolveError, ResolveOptions, execute::resolve, refresh::refresh,
 };
 
+use supra_sync_core::Side;
+
 use super::scenario::{concurrent_edit, count, drain, log_of, one, operator};
-use crate::support::SyncEnv;
+use crate::support::{SyncEnv, wait_count};
 
 const PHONES: (&str, &str) = (
     "UPDATE persons SET phone = '4429999999' WHERE first_name = 'Lucía'",
@@ -279,12 +281,28 @@ async fn merge_takes_each_column_from_its_side_on_both_databases() {
     .await;
     let id = conflict_id(&supra).await;
     let mut op = operator(&env).await;
+    // Resolved while the service runs: its pipelines keep their origins attached, so the
+    // resolution writes under the operator origin, which both sources drop as well.
+    let forward = env.start(Side::Legacy);
+    let reverse = env.start(Side::Supra);
+    for (client, side) in [(&legacy, Side::Legacy), (&supra, Side::Supra)] {
+        let slot = env.names.slot(side);
+        wait_count(
+            client,
+            &format!(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active"
+            ),
+            1,
+        )
+        .await;
+    }
     // `prsemail` is a legacy column: it stands for the SUPRA column it feeds (email).
     let spec = MergeSpec::parse("phone=supra, prsemail=legacy").unwrap();
     let done = resolve(&mut op, &id, &opts(Choice::Merge(spec), false))
         .await
         .unwrap();
     assert_eq!(done.resolution, "merged");
+    assert_eq!(done.origins, vec![env.names.reconcile_origin(); 2]);
     assert_eq!(
         one(
             &legacy,
@@ -303,33 +321,49 @@ async fn merge_takes_each_column_from_its_side_on_both_databases() {
         .as_deref(),
         Some("4429999999 legacy@example.mx")
     );
-    assert_eq!(
-        one(
-            &supra,
-            "SELECT resolution::text FROM supra_sync.sync_conflicts"
-        )
-        .await
-        .as_deref(),
-        Some("merged")
-    );
-    // The next edit on either side flows normally (the recorded versions are current).
-    let before = count(&supra, "SELECT count(*) FROM supra_sync.sync_conflicts").await;
-    drain(&env, &legacy, &supra, 91).await;
+    let conflicts = count(&supra, "SELECT count(*) FROM supra_sync.sync_conflicts").await;
+    let logged = count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.sync_log WHERE entity_id = '1'",
+    )
+    .await;
+    // The next edits flow normally: no false conflict, and nothing of the resolution comes
+    // back (both sources have passed it once they delivered these).
     legacy
         .batch_execute("UPDATE cf_quere_pro.persona SET prstelef = '4423333333' WHERE prsid = 1")
         .await
         .unwrap();
-    let forward = env.start(supra_sync_core::Side::Legacy);
-    crate::support::wait_count(
+    wait_count(
         &supra,
         "SELECT count(*) FROM persons WHERE phone = '4423333333'",
         1,
     )
     .await;
+    supra
+        .batch_execute("UPDATE persons SET email = 'otro@example.mx' WHERE first_name = 'Pedro'")
+        .await
+        .unwrap();
+    wait_count(
+        &legacy,
+        "SELECT count(*) FROM cf_quere_pro.persona WHERE prsemail = 'otro@example.mx'",
+        1,
+    )
+    .await;
     forward.stop().await.unwrap();
+    reverse.stop().await.unwrap();
+    assert_eq!(
+        count(
+            &supra,
+            "SELECT count(*) FROM supra_sync.sync_log WHERE entity_id = '1'"
+        )
+        .await,
+        logged + 1,
+        "only the new edit: {}",
+        log_of(&supra, "1").await
+    );
     assert_eq!(
         count(&supra, "SELECT count(*) FROM supra_sync.sync_conflicts").await,
-        before,
+        conflicts,
         "no false conflict"
     );
     env.teardown().await;
