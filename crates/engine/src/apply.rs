@@ -382,6 +382,21 @@ impl Applier {
                     plan.log.error = Some(e.to_string());
                     plan.mappings.clear();
                     plan.rekey = None;
+                    // On a bidirectional entity a unique violation means the same natural key
+                    // was used on both sides: a conflict for review, not only a failure.
+                    if let (Some(check), Some("23505")) = (plan.check.take(), e.sqlstate()) {
+                        let id = match self.book.as_ref() {
+                            Some(book) => {
+                                conflict::record_unique_violation(book, &check, &e.to_string())
+                                    .await?
+                            }
+                            None => {
+                                conflict::record_unique_violation(&tx, &check, &e.to_string())
+                                    .await?
+                            }
+                        };
+                        plan.log.error = Some(format!("{e} (conflict {id})"));
+                    }
                 }
                 Err(e) => return Err(e),
             }

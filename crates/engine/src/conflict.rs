@@ -298,6 +298,55 @@ pub async fn record<C: GenericClient>(
     Ok(row.get(0))
 }
 
+/// Records a `unique_violation` conflict (open): the incoming row collides with another row
+/// on a unique key of the target. The failed change stays in `sync_log` for `retry`.
+pub async fn record_unique_violation<C: GenericClient>(
+    client: &C,
+    check: &Check,
+    error: &str,
+) -> Result<Uuid, EngineError> {
+    let image = Some(check.incoming_image.to_string());
+    let (legacy_data, supra_data) = match check.source {
+        Side::Legacy => (image, None),
+        Side::Supra => (None, image),
+    };
+    let row = client
+        .query_one(
+            "INSERT INTO supra_sync.sync_conflicts
+                    (entity_type, entity_id, direction, legacy_data, supra_data, conflict_type, policy,
+                     status, resolution_note)
+             SELECT $1::text, $2::text, $3::text, $4::text::jsonb, $5::text::jsonb, 'unique_violation', $6::text,
+                    'open', $7::text
+              WHERE NOT EXISTS (SELECT 1 FROM supra_sync.sync_conflicts
+                                 WHERE entity_type = $1::text AND entity_id = $2::text AND status = 'open')
+             RETURNING id",
+            &[
+                &check.entity,
+                &check.legacy_key,
+                &check.source.direction(),
+                &legacy_data,
+                &supra_data,
+                &policy_name(check.policy),
+                &error,
+            ],
+        )
+        .await;
+    match row {
+        Ok(r) => Ok(r.get(0)),
+        // An open conflict for the row already exists: report that one.
+        Err(_) => {
+            let r = client
+                .query_one(
+                    "SELECT id FROM supra_sync.sync_conflicts WHERE entity_type = $1 AND entity_id = $2 AND status = 'open'",
+                    &[&check.entity, &check.legacy_key],
+                )
+                .await
+                .map_err(|e| EngineError::sql("reading the open conflict", e))?;
+            Ok(r.get(0))
+        }
+    }
+}
+
 /// Queues a change behind an open conflict.
 pub async fn hold<C: GenericClient>(
     client: &C,

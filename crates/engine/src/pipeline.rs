@@ -175,7 +175,18 @@ impl Pipeline {
         let mut delay = Duration::from_millis(200);
         let mut failing_since: Option<std::time::Instant> = None;
         loop {
-            match self.run_once(&mut shutdown).await {
+            let batches_before = self.stats.batches.load(Ordering::Relaxed);
+            let attempt_started = std::time::Instant::now();
+            let result = self.run_once(&mut shutdown).await;
+            // A run that applied something or streamed for a while was a recovery: the next
+            // failure starts a fresh give-up window and backoff.
+            if self.stats.batches.load(Ordering::Relaxed) > batches_before
+                || attempt_started.elapsed() > Duration::from_secs(60)
+            {
+                failing_since = None;
+                delay = Duration::from_millis(200);
+            }
+            match result {
                 Ok(()) => {
                     self.stats.state.set(supra_sync_ops::PipelineState::Stopped);
                     return Ok(());

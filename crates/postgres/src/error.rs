@@ -71,11 +71,13 @@ pub fn is_transient_sql(e: &tokio_postgres::Error) -> bool {
         Some(code) => {
             let c = code.code();
             // 08: connection exception, 40001/40P01: serialization/deadlock, 55P03: lock not
-            // available, 57P0x: admin shutdown / crash shutdown / cannot connect now.
+            // available, 55006: object in use (an origin or slot still held by a dying session),
+            // 57P0x: admin shutdown / crash shutdown / cannot connect now.
             c.starts_with("08")
                 || c == "40001"
                 || c == "40P01"
                 || c == "55P03"
+                || c == "55006"
                 || c.starts_with("57P")
         }
     }

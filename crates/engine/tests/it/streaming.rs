@@ -149,6 +149,23 @@ async fn a_change_that_cannot_be_applied_is_logged_and_the_stream_goes_on() {
     );
     assert_eq!(failed.get::<_, String>(2), "cf_quere_pro.persona");
     wait_count(&supra, PERSONS, 2).await;
+    // persona is bidirectional: the collision is also queued for review as a conflict.
+    let conflict = supra
+        .query_one("SELECT entity_id::text, conflict_type::text, status::text FROM supra_sync.sync_conflicts", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            conflict.get::<_, String>(0),
+            conflict.get::<_, String>(1),
+            conflict.get::<_, String>(2)
+        ),
+        (
+            "11".to_string(),
+            "unique_violation".to_string(),
+            "open".to_string()
+        )
+    );
     running.stop().await.unwrap();
     env.teardown().await;
 }
