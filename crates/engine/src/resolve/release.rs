@@ -56,6 +56,32 @@ pub async fn release(op: &mut Operator, id: &str) -> Result<ReleaseSummary, Reso
             record.id, record.id
         )));
     }
+    // One releaser per conflict: two would replay the same changes twice.
+    let key = format!("supra_sync.release.{}", record.id);
+    let locked: bool = op
+        .supra
+        .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
+        .await
+        .map_err(|e| ResolveError::sql("locking the conflict for release", e))?
+        .get(0);
+    if !locked {
+        return Err(ResolveError::Refused(format!(
+            "the held changes of conflict {} are being released by another session",
+            record.id
+        )));
+    }
+    let result = release_locked(op, &record).await;
+    op.supra
+        .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
+        .await
+        .map_err(|e| ResolveError::sql("unlocking the conflict", e))?;
+    result
+}
+
+async fn release_locked(
+    op: &mut Operator,
+    record: &conflicts::ConflictRecord,
+) -> Result<ReleaseSummary, ResolveError> {
     let versions = op
         .supra
         .query_opt(
