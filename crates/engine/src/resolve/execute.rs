@@ -174,7 +174,16 @@ pub async fn resolve(
     }
     let legacy_version = version(&ltx, &schemas, entity, &identity, Side::Legacy).await?;
     let supra_version = version(&stx, &schemas, entity, &identity, Side::Supra).await?;
-    record_resolution(&stx, &record, opts, &legacy_version, &supra_version).await?;
+    record_resolution(
+        &stx,
+        &record,
+        opts,
+        &entity.legacy_table().to_string(),
+        identity.supra_id,
+        &legacy_version,
+        &supra_version,
+    )
+    .await?;
     ltx.commit()
         .await
         .map_err(|e| ResolveError::sql("committing the legacy side of the resolution", e))?;
@@ -308,18 +317,25 @@ async fn version(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record_resolution(
     stx: &Transaction<'_>,
     record: &conflicts::ConflictRecord,
     opts: &ResolveOptions,
+    legacy_table: &str,
+    supra_id: uuid::Uuid,
     legacy: &Version,
     supra: &Version,
 ) -> Result<(), ResolveError> {
+    // Inserted when the row never synced (its insert collided on a unique key).
     stx.execute(
-        "UPDATE supra_sync.sync_mappings
+        "INSERT INTO supra_sync.sync_mappings AS m
+                (entity_type, legacy_table, legacy_id, supra_id, last_synced_hash, last_legacy_hash,
+                 last_write_to_supra_at, last_write_to_legacy_at, synced_at)
+         VALUES ($1, $7, $2, $8, $3, $4, $5, $6, now())
+         ON CONFLICT (entity_type, legacy_id) DO UPDATE
             SET last_synced_hash = $3, last_legacy_hash = $4,
-                last_write_to_supra_at = $5, last_write_to_legacy_at = $6, synced_at = now()
-          WHERE entity_type = $1 AND legacy_id = $2",
+                last_write_to_supra_at = $5, last_write_to_legacy_at = $6, synced_at = now()",
         &[
             &record.entity,
             &record.entity_id,
@@ -327,6 +343,8 @@ async fn record_resolution(
             &legacy.hash,
             &supra.at,
             &legacy.at,
+            &legacy_table,
+            &supra_id,
         ],
     )
     .await

@@ -130,7 +130,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Looks the SUPRA id up in `sync_mappings`.
+    /// Looks the SUPRA id up in `sync_mappings`. A legacy row that never synced (its insert
+    /// collided on a unique key) has none yet: it gets the id the engine mints for it.
     pub async fn find<C: GenericClient>(
         book: &C,
         entity: &str,
@@ -140,11 +141,7 @@ impl Identity {
         let supra_id = found
             .get(&(entity.to_string(), legacy_key.to_string()))
             .copied()
-            .ok_or_else(|| {
-                ResolveError::Refused(format!(
-                    "{entity} {legacy_key} has no row in supra_sync.sync_mappings; its SUPRA row is unknown"
-                ))
-            })?;
+            .unwrap_or_else(|| supra_sync_mapping::mint_supra_id(entity, legacy_key));
         Ok(Identity {
             entity: entity.to_string(),
             legacy_key: legacy_key.to_string(),

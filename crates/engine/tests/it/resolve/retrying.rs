@@ -216,3 +216,80 @@ async fn a_unique_violation_is_resolved_then_its_retry_is_superseded() {
     );
     env.teardown().await;
 }
+
+#[tokio::test]
+async fn a_colliding_insert_is_created_by_its_resolution_and_then_syncs_normally() {
+    let env = SyncEnv::new().await;
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = admin(&env).await;
+    let forward = env.start(Side::Legacy);
+    legacy
+        .batch_execute("INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre, prsnif) VALUES (2, 'F', 'Pedro', 'PEPE800101AB1')")
+        .await
+        .unwrap();
+    wait_count(&supra, "SELECT count(*) FROM persons", 1).await;
+    // A new legacy person with the RFC SUPRA already has: it never reaches SUPRA.
+    legacy
+        .batch_execute("INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre, prsnif) VALUES (3, 'F', 'Rosa', 'PEPE800101AB1')")
+        .await
+        .unwrap();
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.sync_conflicts WHERE conflict_type = 'unique_violation'",
+        1,
+    )
+    .await;
+    forward.stop().await.unwrap();
+    assert_eq!(
+        count(
+            &supra,
+            "SELECT count(*) FROM supra_sync.sync_mappings WHERE legacy_id = '3'"
+        )
+        .await,
+        0
+    );
+    let id = one(&supra, "SELECT id::text FROM supra_sync.sync_conflicts")
+        .await
+        .unwrap();
+    let mut op = operator(&env).await;
+    supra
+        .batch_execute("UPDATE persons SET rfc = NULL WHERE first_name = 'Pedro'")
+        .await
+        .unwrap();
+    let opts = ResolveOptions {
+        choice: Choice::LegacyWins,
+        by: "bob".into(),
+        note: None,
+        dry_run: false,
+    };
+    resolve(&mut op, &id, &opts).await.unwrap();
+    assert_eq!(
+        one(&supra, "SELECT rfc FROM persons WHERE first_name = 'Rosa'")
+            .await
+            .as_deref(),
+        Some("PEPE800101AB1")
+    );
+    assert_eq!(
+        count(&supra, "SELECT count(*) FROM supra_sync.sync_mappings WHERE legacy_id = '3' AND last_synced_hash IS NOT NULL").await,
+        1,
+        "the identity and its versions are recorded"
+    );
+    // Its next edit flows with no false conflict.
+    legacy
+        .batch_execute("UPDATE cf_quere_pro.persona SET prstelef = '4423333333' WHERE prsid = 3")
+        .await
+        .unwrap();
+    let forward = env.start(Side::Legacy);
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM persons WHERE phone = '4423333333'",
+        1,
+    )
+    .await;
+    forward.stop().await.unwrap();
+    assert_eq!(
+        count(&supra, "SELECT count(*) FROM supra_sync.sync_conflicts").await,
+        1
+    );
+    env.teardown().await;
+}
