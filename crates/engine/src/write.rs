@@ -172,14 +172,30 @@ fn column_arrays(width: usize, rows: &[&[Value]]) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
-fn sql_type<'a>(
-    types: &'a HashMap<String, String>,
+/// The type to cast a bound text value to. Length modifiers of character types are dropped:
+/// an explicit cast to `varchar(13)` would silently truncate, while the assignment to the
+/// column then raises "value too long", which is logged as a failed change instead.
+fn sql_type(
+    types: &HashMap<String, String>,
     table: &TableName,
     column: &str,
-) -> Result<&'a str, EngineError> {
-    types.get(column).map(String::as_str).ok_or_else(|| {
+) -> Result<String, EngineError> {
+    let ty = types.get(column).ok_or_else(|| {
         EngineError::Definite(format!("target table {table} has no column {column}"))
-    })
+    })?;
+    Ok(strip_length(ty))
+}
+
+fn strip_length(ty: &str) -> String {
+    for base in ["character varying", "character", "bit varying", "bit"] {
+        if let Some(rest) = ty.strip_prefix(base)
+            && let Some(rest) = rest.strip_prefix('(')
+            && let Some(close) = rest.find(')')
+        {
+            return format!("{base}{}", &rest[close + 1..]);
+        }
+    }
+    ty.to_string()
 }
 
 fn upsert_sql(
@@ -375,6 +391,21 @@ mod tests {
     }
 
     #[test]
+    fn character_lengths_are_left_to_the_assignment() {
+        assert_eq!(strip_length("character varying(13)"), "character varying");
+        assert_eq!(
+            strip_length("character varying(20)[]"),
+            "character varying[]"
+        );
+        assert_eq!(strip_length("character(1)"), "character");
+        assert_eq!(strip_length("numeric(12,2)"), "numeric(12,2)");
+        assert_eq!(
+            strip_length("geography(Point,4326)"),
+            "geography(Point,4326)"
+        );
+    }
+
+    #[test]
     fn groups_never_reorder_or_merge_a_key_twice() {
         let ops = vec![
             upsert("persons", 1, "a"),
@@ -409,7 +440,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             sql,
-            "INSERT INTO \"public\".\"persons\" (\"id\", \"name\") SELECT u.c1::uuid, u.c2::character varying(200) \
+            "INSERT INTO \"public\".\"persons\" (\"id\", \"name\") SELECT u.c1::uuid, u.c2::character varying \
              FROM unnest($1::text[], $2::text[]) AS u(c1, c2) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\""
         );
         assert!(
