@@ -196,6 +196,8 @@ pub fn command(
         .env("SUPRA_SYNC_PREFIX", prefix)
         .env("SUPRA_SYNC_HEARTBEAT_SECS", "1")
         .env("SUPRA_SYNC_CONNECT_TIMEOUT", "120s")
+        // No metrics server: tests run several services at once (empty = off).
+        .env("SUPRA_SYNC_METRICS_ADDR", "")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .kill_on_drop(true);
