@@ -234,6 +234,7 @@ fn records_decode_back_to_the_same_changes() {
     let records = encode_transaction(&settings(), &t, false, Utc::now());
     let mut decoder = Decoder::new();
     let mut changes = Vec::new();
+    let mut key_change_deletes = Vec::new();
     for r in &records {
         let headers: Vec<(&str, &[u8])> = r
             .headers
@@ -255,10 +256,20 @@ fn records_decode_back_to_the_same_changes() {
                 );
                 changes.push(event.change);
             }
-            Decoded::Tombstone | Decoded::KeyChangeDelete(_) => {}
+            Decoded::KeyChangeDelete(event) => key_change_deletes.push(event.change),
+            Decoded::Tombstone => {}
         }
     }
     assert_eq!(changes, t.changes);
+    // The delete half of the key change 42 → 43 decodes as the delete of key 42.
+    assert_eq!(key_change_deletes.len(), 1);
+    let delete = &key_change_deletes[0];
+    assert_eq!(delete.op, ChangeOp::Delete);
+    assert_eq!(
+        delete.old.as_ref().map(Row::key_text).as_deref(),
+        Some("42")
+    );
+    assert!(delete.new.is_none());
 }
 
 #[test]
