@@ -5,7 +5,8 @@
 //! * the entity's latest reconciliation (and its financial checks) is clean;
 //! * every entity it depends on is at that stage or beyond — as far as that entity's
 //!   direction goes: a legacy_to_supra dependency stays at shadow and never blocks — and,
-//!   going back, no entity depending on it is left beyond it.
+//!   going back, no entity depending on it is left beyond it; retiring it, every entity
+//!   depending on it is retired already.
 
 use chrono::{DateTime, Utc};
 use supra_sync_mapping::{EntityMapping, MappingSet};
@@ -60,18 +61,24 @@ pub(super) async fn check<C: GenericClient>(
             ));
         }
     }
-    if to < from {
-        for other in mappings.entities() {
-            if other.name() == name || !other.depends_on().iter().any(|d| d == name) {
-                continue;
-            }
-            let at = book.stage(other);
-            if cap(entity, at) > to {
-                reasons.push(format!(
-                    "{} (at {at}) depends on {name}: move it back to {to} or before first",
-                    other.name()
-                ));
-            }
+    for other in mappings.entities() {
+        if other.name() == name || !other.depends_on().iter().any(|d| d == name) {
+            continue;
+        }
+        let at = book.stage(other);
+        if to < from && cap(entity, at) > to {
+            reasons.push(format!(
+                "{} (at {at}) depends on {name}: move it back to {to} or before first",
+                other.name()
+            ));
+        }
+        // Without sync, rows of a dependent that still syncs would wait for this entity's
+        // new rows forever.
+        if to == Stage::Retired && at != Stage::Retired {
+            reasons.push(format!(
+                "{} (at {at}) depends on {name}: retire it first",
+                other.name()
+            ));
         }
     }
     Ok(reasons)

@@ -144,6 +144,26 @@ async fn finds_planted_differences_and_fix_repairs_them() {
     assert_eq!(invoices.periods.len(), 2, "{invoices:?}");
     assert_eq!(invoices.periods[0].legacy_total.to_string(), "350.36");
 
+    // Rate limited: 2 rows/s over 1-row slices (3 legacy rows, 3 mappings, 3 SUPRA rows).
+    let mut opts = ReconcileOptions::new("cea-queretaro", env.names.clone());
+    opts.entities = vec!["persona".into()];
+    (opts.chunk_rows, opts.max_rate) = (1, std::num::NonZeroU32::new(2));
+    let started = std::time::Instant::now();
+    let slow = reconcile::run(
+        &env.config(Side::Legacy),
+        &env.config(Side::Supra),
+        &env.mappings,
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_clean(&slow);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
     // Behind the sync's back: SUPRA edits person 1, legacy edits person 2, SUPRA loses
     // person 3, and invoice 41 gains a centavo.
     behind_the_back(
@@ -295,6 +315,22 @@ async fn throughput() {
         .await
         .unwrap();
     eprintln!("seeded {accounts} accounts in {:.1?}", t.elapsed());
+    // Load it by snapshot, not by streaming the seed's huge transactions: the slot starts
+    // after the seed. No SUPRA → legacy here (its idle slot would only retain WAL).
+    supra_sync_postgres::setup::teardown_source(&supra, Side::Supra, &env.names)
+        .await
+        .unwrap();
+    supra_sync_postgres::setup::teardown_source(&legacy, Side::Legacy, &env.names)
+        .await
+        .unwrap();
+    supra_sync_postgres::setup::setup_source(
+        &legacy,
+        Side::Legacy,
+        &env.names,
+        &env.mappings.legacy_tables(),
+    )
+    .await
+    .unwrap();
     let t = std::time::Instant::now();
     supra_sync_engine::snapshot::Snapshotter::request(&supra, &env.mappings, &[])
         .await

@@ -392,6 +392,16 @@ async fn transitions_are_refused_with_every_reason() {
         set(&env, "factura", Stage::Dual).await,
         Err(StageError::NotAllowed { .. })
     ));
+    let Err(StageError::Refused { reasons, .. }) = set(&env, "factura", Stage::Retired).await
+    else {
+        panic!("expected a refusal");
+    };
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r == "opecargest (at shadow) depends on factura: retire it first"),
+        "{reasons:?}"
+    );
     // Nothing was recorded; a forced transition is, with what it overrode.
     assert!(
         transition::history(&supra, "persona")
