@@ -5,8 +5,9 @@
 //! * the entity's latest reconciliation (and its financial checks) is clean;
 //! * every entity it depends on is at that stage or beyond — as far as that entity's
 //!   direction goes: a legacy_to_supra dependency stays at shadow and never blocks — and,
-//!   going back, no entity depending on it is left beyond it; retiring it, every entity
-//!   depending on it is retired already.
+//!   going back, no entity depending on it is left beyond it;
+//! * retiring it (no sync), every entity depending on it is retired already (retirement
+//!   goes dependents first; the entities it depends on may still sync).
 
 use chrono::{DateTime, Utc};
 use supra_sync_mapping::{EntityMapping, MappingSet};
@@ -49,7 +50,14 @@ pub(super) async fn check<C: GenericClient>(
     reasons.extend(open_conflicts(client, name).await?);
     reasons.extend(failed_rows(client, name).await?);
     reasons.extend(crate::reconcile::store::unclean_for_stage(client, name).await?);
-    for dep in entity.depends_on() {
+    // Dependencies lead through the synced stages; retiring goes the other way round
+    // (dependents first, below).
+    let leading = if to == Stage::Retired {
+        &[][..]
+    } else {
+        entity.depends_on()
+    };
+    for dep in leading {
         let Some(d) = mappings.entity(dep).filter(|d| d.name() != name) else {
             continue;
         };
