@@ -11,6 +11,7 @@
 //!  B: Pipeline + KafkaSink           ─► SUPRA 2   publish + apply      changes/s
 //!  C: capture-only (publish, ack)                 publish alone        changes/s
 //!  topics (from B) ─► ReplayTarget   ─► SUPRA 3   replay               records/s
+//!  D: Pipeline (no Kafka), again     ─► SUPRA 4   (the first run pays for cold caches)
 //! ```
 //! Each figure is the drain time of the same backlog (clock starts when the pipeline starts).
 
@@ -101,12 +102,17 @@ async fn main() {
     supra_sync_fixture::apply_legacy_schema(&l)
         .await
         .expect("legacy schema");
-    let names: Vec<ObjectNames> = ["bench_a", "bench_b", "bench_c"]
+    let names: Vec<ObjectNames> = ["bench_a", "bench_b", "bench_c", "bench_d"]
         .into_iter()
         .map(ObjectNames::with_prefix)
         .collect();
-    let (s1, s2, s3) = (supra_db().await, supra_db().await, supra_db().await);
-    for (n, s) in names.iter().zip([&s1, &s2, &s1]) {
+    let (s1, s2, s3, s4) = (
+        supra_db().await,
+        supra_db().await,
+        supra_db().await,
+        supra_db().await,
+    );
+    for (n, s) in names.iter().zip([&s1, &s2, &s1, &s4]) {
         setup::setup_source(&l, Side::Legacy, n, &mappings.legacy_tables())
             .await
             .unwrap();
@@ -235,9 +241,10 @@ async fn main() {
     target::ensure_replay_origin(&sc3, &topts.names)
         .await
         .unwrap();
-    let replay_target = ReplayTarget::connect(topts, legacy_cfg, cfg(&s3, "supra"), mappings)
-        .await
-        .unwrap();
+    let replay_target =
+        ReplayTarget::connect(topts, legacy_cfg, cfg(&s3, "supra"), mappings.clone())
+            .await
+            .unwrap();
     let mut rc = ReplayConfig::new(&bootstrap, "bench", vec![TOPIC.into()]);
     rc.until_high_watermark = true;
     rc.max_batch = 1_000;
@@ -249,6 +256,19 @@ async fn main() {
         "replay into an empty SUPRA:          {:>9.0} records/s ({} records, {} applied, {:.1?})",
         p.rate, p.messages, outcome.stats.applied, p.elapsed
     );
+    // The plain pipeline once more, last: the first figure pays for cold caches.
+    let again = drain(
+        Pipeline::new(
+            opts(&names[3]),
+            cfg(&legacy_db, "legacy"),
+            cfg(&s4, "supra"),
+            mappings.clone(),
+        ),
+        changes,
+        routes,
+    )
+    .await;
+    println!("streaming apply, no Kafka (again):   {again:>9.0} changes/s");
     for n in &names {
         setup::teardown_source(&l, Side::Legacy, n).await.unwrap();
     }
