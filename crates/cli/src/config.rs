@@ -51,6 +51,46 @@ pub struct RunConfig {
     /// Entities whose changes supra-sync applies to SUPRA also append a `domain_events` row
     /// (in the same transaction), e.g. `["persona", "contrato"]`. Env: comma-separated.
     pub domain_events: Vec<String>,
+    /// Kafka publishing and replay (`[kafka]`); absent = no Kafka.
+    pub kafka: Option<KafkaConfig>,
+}
+
+/// `[kafka]`: where captured changes are published and replayed from. Env overrides:
+/// `SUPRA_SYNC_KAFKA_<KEY>` (upper case); `SUPRA_SYNC_KAFKA_PROPERTIES` holds
+/// `key=value;key=value` librdkafka properties and `SUPRA_SYNC_KAFKA_SASL_PASSWORD[_FILE]` the
+/// SASL password, which never belongs in the file.
+#[derive(Debug, Clone, Deserialize, Serialize, supra_sync_ops::reference::schemars::JsonSchema)]
+#[schemars(crate = "supra_sync_ops::reference::schemars")]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]` of the brokers.
+    pub bootstrap_servers: String,
+    /// Topics are `<topic_prefix>.<schema>.<table>`; also Debezium's `source.name`.
+    pub topic_prefix: String,
+    /// `source.db` of legacy changes.
+    pub legacy_db: String,
+    /// `source.db` of SUPRA changes.
+    pub supra_db: String,
+    /// Publish and acknowledge the legacy slot without applying to SUPRA.
+    pub capture_only: bool,
+    /// Milliseconds one publish attempt may take before it is retried.
+    pub delivery_timeout_ms: u64,
+    /// librdkafka properties passed through (TLS, SASL, compression, …).
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: String::new(),
+            topic_prefix: "aquacis".into(),
+            legacy_db: "aquacis".into(),
+            supra_db: "supra".into(),
+            capture_only: false,
+            delivery_timeout_ms: 60_000,
+            properties: Default::default(),
+        }
+    }
 }
 
 impl Default for RunConfig {
@@ -70,6 +110,7 @@ impl Default for RunConfig {
             leader_lease: true,
             lease_poll_ms: 1_000,
             domain_events: Vec::new(),
+            kafka: None,
         }
     }
 }
@@ -141,7 +182,75 @@ impl RunConfig {
                 .map(str::to_string)
                 .collect();
         }
+        self.apply_kafka_env(&get, parse)
+    }
+
+    fn apply_kafka_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+        parse: fn(&str, String) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        let set = |kafka: &mut Option<KafkaConfig>, key: &str| {
+            let v = get(key);
+            if v.is_some() && kafka.is_none() {
+                *kafka = Some(KafkaConfig::default());
+            }
+            v
+        };
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_BOOTSTRAP_SERVERS") {
+            self.kafka_mut().bootstrap_servers = v;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_TOPIC_PREFIX") {
+            self.kafka_mut().topic_prefix = v;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_LEGACY_DB") {
+            self.kafka_mut().legacy_db = v;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_SUPRA_DB") {
+            self.kafka_mut().supra_db = v;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_CAPTURE_ONLY") {
+            self.kafka_mut().capture_only = parse("SUPRA_SYNC_KAFKA_CAPTURE_ONLY", v)?;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_DELIVERY_TIMEOUT_MS") {
+            self.kafka_mut().delivery_timeout_ms = v.parse().map_err(|_| {
+                anyhow::anyhow!("SUPRA_SYNC_KAFKA_DELIVERY_TIMEOUT_MS={v:?} is not a valid value")
+            })?;
+        }
+        if let Some(v) = set(&mut self.kafka, "SUPRA_SYNC_KAFKA_PROPERTIES") {
+            for pair in v.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                let (key, value) = pair.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "SUPRA_SYNC_KAFKA_PROPERTIES: {pair:?} is not key=value\nhint: separate properties with ';'"
+                    )
+                })?;
+                let props = &mut self.kafka_mut().properties;
+                props.insert(key.trim().to_string(), value.trim().to_string());
+            }
+        }
+        let direct = get("SUPRA_SYNC_KAFKA_SASL_PASSWORD").filter(|v| !v.is_empty());
+        let file = get("SUPRA_SYNC_KAFKA_SASL_PASSWORD_FILE").filter(|v| !v.is_empty());
+        let password = match (direct, file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "both SUPRA_SYNC_KAFKA_SASL_PASSWORD and SUPRA_SYNC_KAFKA_SASL_PASSWORD_FILE are set\nhint: set only one of them"
+            ),
+            (Some(p), None) => Some(p),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the Kafka SASL password file {path}"))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        if let (Some(p), Some(kafka)) = (password, self.kafka.as_mut()) {
+            kafka.properties.insert("sasl.password".into(), p);
+        }
         Ok(())
+    }
+
+    fn kafka_mut(&mut self) -> &mut KafkaConfig {
+        self.kafka.get_or_insert_with(KafkaConfig::default)
     }
 
     /// Pipeline options from this configuration.
@@ -305,6 +414,42 @@ mod tests {
             toml::from_str::<RunConfig>("tenat = 'typo'").is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn kafka_section_from_file_and_environment() {
+        let mut c: RunConfig = toml::from_str(
+            "[kafka]\nbootstrap_servers = 'k:9092'\n[kafka.properties]\n'security.protocol' = 'SASL_SSL'",
+        )
+        .unwrap();
+        let k = c.kafka.clone().unwrap();
+        assert_eq!(
+            (k.topic_prefix.as_str(), k.capture_only),
+            ("aquacis", false)
+        );
+        c.apply_env(|k| match k {
+            "SUPRA_SYNC_KAFKA_CAPTURE_ONLY" => Some("true".into()),
+            "SUPRA_SYNC_KAFKA_PROPERTIES" => {
+                Some("sasl.mechanism=SCRAM-SHA-512; linger.ms=10".into())
+            }
+            "SUPRA_SYNC_KAFKA_SASL_PASSWORD" => Some("s3cret".into()),
+            _ => None,
+        })
+        .unwrap();
+        let k = c.kafka.unwrap();
+        assert!(k.capture_only);
+        assert_eq!(k.properties["security.protocol"], "SASL_SSL");
+        assert_eq!(k.properties["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!(k.properties["linger.ms"], "10");
+        assert_eq!(k.properties["sasl.password"], "s3cret");
+
+        let mut c = RunConfig::default();
+        c.apply_env(|_| None).unwrap();
+        assert!(c.kafka.is_none(), "no [kafka] and no variables: no Kafka");
+        c.apply_env(|k| (k == "SUPRA_SYNC_KAFKA_BOOTSTRAP_SERVERS").then(|| "b:1".into()))
+            .unwrap();
+        assert_eq!(c.kafka.unwrap().bootstrap_servers, "b:1");
+        assert!(toml::from_str::<RunConfig>("[kafka]\nbootstrap = 'x'").is_err());
     }
 }
 

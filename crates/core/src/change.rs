@@ -55,7 +55,10 @@ pub struct TableName {
 impl TableName {
     /// Builds a qualified name.
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> TableName {
-        TableName { schema: schema.into(), name: name.into() }
+        TableName {
+            schema: schema.into(),
+            name: name.into(),
+        }
     }
 
     /// Parses `schema.table` (or `table`, defaulting to `public`).

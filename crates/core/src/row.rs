@@ -74,8 +74,9 @@ impl Row {
         let keys = self.key_values();
         match keys.as_slice() {
             [one] => one.to_text().unwrap_or_default(),
-            many => serde_json::Value::Array(many.iter().map(|v| v.to_json()).collect())
-                .to_string(),
+            many => {
+                serde_json::Value::Array(many.iter().map(|v| v.to_json()).collect()).to_string()
+            }
         }
     }
 
@@ -100,9 +101,21 @@ mod tests {
         Arc::new(RowSchema {
             table: TableName::new("cf_quere_pro", "persona"),
             columns: vec![
-                ColumnDef { name: "prsid".into(), pg_type: PgType::Numeric, key: true },
-                ColumnDef { name: "prsnif".into(), pg_type: PgType::Varchar, key: false },
-                ColumnDef { name: "notes".into(), pg_type: PgType::Text, key: false },
+                ColumnDef {
+                    name: "prsid".into(),
+                    pg_type: PgType::Numeric,
+                    key: true,
+                },
+                ColumnDef {
+                    name: "prsnif".into(),
+                    pg_type: PgType::Varchar,
+                    key: false,
+                },
+                ColumnDef {
+                    name: "notes".into(),
+                    pg_type: PgType::Text,
+                    key: false,
+                },
             ],
         })
     }
@@ -114,7 +127,10 @@ mod tests {
             vec![Value::Numeric(42.into()), Value::Null, Value::Unchanged],
         );
         assert_eq!(row.key_text(), "42");
-        assert_eq!(row.to_json(), serde_json::json!({"prsid": "42", "prsnif": null}));
+        assert_eq!(
+            row.to_json(),
+            serde_json::json!({"prsid": "42", "prsnif": null})
+        );
         assert_eq!(row.get("prsnif"), Some(&Value::Null));
         assert_eq!(row.get("nope"), None);
     }

@@ -105,9 +105,10 @@ impl Value {
                 NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
                     .map_err(|e| fail(format!("{e}")))?,
             ),
-            PgType::Timestamptz => Value::Timestamptz(parse_timestamptz(text).ok_or_else(|| {
-                fail("expected YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]".into())
-            })?),
+            PgType::Timestamptz => Value::Timestamptz(
+                parse_timestamptz(text)
+                    .ok_or_else(|| fail("expected YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]".into()))?,
+            ),
             PgType::Uuid => Value::Uuid(Uuid::parse_str(text).map_err(|e| fail(format!("{e}")))?),
             PgType::Json | PgType::Jsonb => {
                 Value::Json(serde_json::from_str(text).map_err(|e| fail(format!("{e}")))?)
@@ -172,7 +173,11 @@ fn format_float(f: f64) -> String {
 }
 
 fn parse_timestamptz(text: &str) -> Option<DateTime<Utc>> {
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(text, fmt) {
             return Some(t.with_timezone(&Utc));
         }
@@ -252,18 +257,29 @@ fn parse_ewkb_point(hex_text: &str) -> Option<GeoPoint> {
     let little = *bytes.first()? == 1;
     let read_u32 = |at: usize| -> Option<u32> {
         let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     };
     let read_f64 = |at: usize| -> Option<f64> {
         let b: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
-        Some(if little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
+        Some(if little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
     };
     let kind = read_u32(1)?;
     if kind & 0xFF != 1 {
         return None;
     }
     let offset = if kind & 0x2000_0000 != 0 { 9 } else { 5 };
-    Some(GeoPoint { lon: read_f64(offset)?, lat: read_f64(offset + 8)? })
+    Some(GeoPoint {
+        lon: read_f64(offset)?,
+        lat: read_f64(offset + 8)?,
+    })
 }
 
 /// Writes `text` quoted as a PostgreSQL string literal (for diagnostics and generated DDL only;
@@ -289,7 +305,10 @@ mod tests {
     fn numeric_stays_exact() {
         let v = Value::parse_text(PgType::Numeric, "12345678901234.5678").unwrap();
         assert_eq!(v.to_text().unwrap(), "12345678901234.5678");
-        assert_eq!(v.to_json(), serde_json::Value::String("12345678901234.5678".into()));
+        assert_eq!(
+            v.to_json(),
+            serde_json::Value::String("12345678901234.5678".into())
+        );
     }
 
     #[test]

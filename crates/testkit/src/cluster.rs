@@ -26,7 +26,11 @@ pub struct ClusterOptions {
 impl ClusterOptions {
     /// Default options with a label.
     pub fn named(name: &str) -> ClusterOptions {
-        ClusterOptions { name: name.to_string(), settings: Vec::new(), durable: false }
+        ClusterOptions {
+            name: name.to_string(),
+            settings: Vec::new(),
+            durable: false,
+        }
     }
 }
 
@@ -46,13 +50,20 @@ pub struct Cluster {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster").field("name", &self.name).field("port", &self.port).finish()
+        f.debug_struct("Cluster")
+            .field("name", &self.name)
+            .field("port", &self.port)
+            .finish()
     }
 }
 
 fn pg_bin(program: &str) -> PathBuf {
     let debian = Path::new("/usr/lib/postgresql/15/bin").join(program);
-    if debian.exists() { debian } else { PathBuf::from(program) }
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from(program)
+    }
 }
 
 fn running_as_root() -> bool {
@@ -77,7 +88,10 @@ impl Cluster {
             .tempdir()?
             .keep();
         if let Some(user) = &run_as {
-            run(Command::new("chown").arg("-R").arg(user).arg(&data_dir), "chown")?;
+            run(
+                Command::new("chown").arg("-R").arg(user).arg(&data_dir),
+                "chown",
+            )?;
         }
         let pgdata = data_dir.join("pgdata");
         let mut cluster = Cluster {
@@ -93,14 +107,24 @@ impl Cluster {
         run(
             cluster
                 .pg_command("initdb")
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ])
                 .arg("-D")
                 .arg(&pgdata),
             "initdb",
         )?;
         let mut conf = vec![
             ("listen_addresses", "'127.0.0.1'".to_string()),
-            ("unix_socket_directories", format!("'{}'", cluster.data_dir.display())),
+            (
+                "unix_socket_directories",
+                format!("'{}'", cluster.data_dir.display()),
+            ),
             ("wal_level", "logical".into()),
             ("max_replication_slots", "64".into()),
             ("max_wal_senders", "64".into()),
@@ -242,7 +266,10 @@ impl Cluster {
 
     /// A libpq-style connection string for `database`.
     pub fn connection_string(&self, database: &str) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname={database}", self.port)
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname={database}",
+            self.port
+        )
     }
 
     /// A URL-style connection string for `database` (for sqlx and the CLI).

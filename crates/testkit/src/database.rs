@@ -49,7 +49,9 @@ impl Cluster {
     pub async fn fresh_database(&self, prefix: &str) -> Result<TestDatabase, TestkitError> {
         let name = self.unique_name(prefix);
         let admin = self.connect("postgres").await?;
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
         Ok(self.database(name))
     }
 
@@ -71,10 +73,12 @@ impl Cluster {
             Some(name) => name.clone(),
             None => {
                 let db = self.fresh_database(&format!("tpl_{template}")).await?;
-                init(db.clone()).await.map_err(|detail| TestkitError::Command {
-                    program: format!("template {template} init"),
-                    detail,
-                })?;
+                init(db.clone())
+                    .await
+                    .map_err(|detail| TestkitError::Command {
+                        program: format!("template {template} init"),
+                        detail,
+                    })?;
                 templates.insert(template.to_string(), db.name.clone());
                 db.name
             }
@@ -82,7 +86,9 @@ impl Cluster {
         let name = self.unique_name(template);
         let admin = self.connect("postgres").await?;
         admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template_name}\""))
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template_name}\""
+            ))
             .await?;
         Ok(self.database(name))
     }

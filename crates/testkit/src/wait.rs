@@ -17,7 +17,11 @@ pub struct WaitError {
 
 /// Polls `condition` until it returns `Ok(true)` or `timeout` passes. The condition may return
 /// `Err(observation)` to report what it saw; the last one is included in the timeout error.
-pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut condition: F) -> Result<(), WaitError>
+pub async fn wait_until<F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut condition: F,
+) -> Result<(), WaitError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, String>>,
@@ -31,7 +35,11 @@ where
             Err(observation) => last = Some(observation),
         }
         if start.elapsed() >= timeout {
-            return Err(WaitError { what: what.to_string(), waited: start.elapsed(), last });
+            return Err(WaitError {
+                what: what.to_string(),
+                waited: start.elapsed(),
+                last,
+            });
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

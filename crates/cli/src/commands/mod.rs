@@ -12,7 +12,7 @@ pub mod mappings;
 pub mod reconcile;
 #[cfg(feature = "kafka")]
 pub mod replay;
-pub mod status;
 pub mod stage;
+pub mod status;
 pub mod sync;
 pub mod table;

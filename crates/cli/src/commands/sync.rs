@@ -161,6 +161,9 @@ pub async fn snapshot(global: &GlobalOptions, args: SnapshotArgs) -> anyhow::Res
 pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = RunConfig::load(args.config.as_deref())?;
     let mappings = load_mappings(global)?;
+    if let Some(kafka) = config.kafka.as_ref().filter(|k| k.capture_only) {
+        return super::kafka::capture_only(global, &config, kafka).await;
+    }
     let (legacy_db, _) = global.connect(Side::Legacy).await?;
     let (supra_db, _) = global.connect(Side::Supra).await?;
     let ops_config = config.ops_config(
@@ -169,6 +172,7 @@ pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCo
         service::has_bidirectional(&mappings),
     );
     let service = Service::new(&config.pipeline_options(), legacy_db, supra_db, mappings);
+    let service = super::kafka::wire(service, config.kafka.as_ref())?;
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -214,7 +218,8 @@ pub async fn run(global: &GlobalOptions, args: RunArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or Ctrl-C.
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -423,38 +423,63 @@ pub struct SupraWriter {
 }
 
 impl SupraWriter {
-    /// Runs one random change (autocommit).
+    /// Runs one random change (one transaction).
     pub async fn step(
         &mut self,
-        c: &Client,
+        c: &mut Client,
         rng: &mut StdRng,
     ) -> Result<&'static str, tokio_postgres::Error> {
+        let phone = format!("443{:07}", rng.gen_range(0..10_000_000));
+        let email: Option<String> = rng
+            .gen_bool(0.7)
+            .then(|| format!("p{}@correo.mx", rng.gen_range(0..1000)));
         match rng.gen_range(0..10) {
-            0 => {
+            0 | 1 => {
+                // A person born in SUPRA, sometimes edited in the same transaction.
                 let first = pick(rng, &["Andrés", "Zoë", "Íñigo", "Ana"]).to_string();
                 let last = pick(rng, &["Núñez", "Güémez", "Ortiz"]).to_string();
-                let row = c
+                let edit = rng.gen_bool(0.5);
+                let tx = c.transaction().await?;
+                let id: String = tx
                     .query_one(
                         "INSERT INTO persons (tenant_id, person_type, name, first_name, last_name_paterno, phone)
                          SELECT id, 'fisica', $2 || ' ' || $1, $1, $2, '4420000000' FROM tenants WHERE slug = 'cea-queretaro'
                          RETURNING id::text",
                         &[&first, &last],
                     )
+                    .await?
+                    .get(0);
+                if edit {
+                    tx.execute(
+                        "UPDATE persons SET phone = $2, email = $3, updated_at = now() WHERE id = $1::text::uuid",
+                        &[&id, &phone, &email],
+                    )
                     .await?;
-                self.created.push(row.get(0));
-                Ok("insert persons")
+                }
+                tx.commit().await?;
+                self.created.push(id);
+                Ok(if edit {
+                    "insert+update persons"
+                } else {
+                    "insert persons"
+                })
             }
-            1 if self.created.len() > 2 => {
+            2 if self.created.len() > 2 => {
                 let id = self.created.remove(0);
                 c.execute("DELETE FROM persons WHERE id = $1::text::uuid", &[&id])
                     .await?;
                 Ok("delete persons")
             }
+            3 if !self.created.is_empty() => {
+                let id = self.created[rng.gen_range(0..self.created.len())].clone();
+                c.execute(
+                    "UPDATE persons SET phone = $2, email = $3, updated_at = now() WHERE id = $1::text::uuid",
+                    &[&id, &phone, &email],
+                )
+                .await?;
+                Ok("update persons born in SUPRA")
+            }
             _ => {
-                let phone = format!("443{:07}", rng.gen_range(0..10_000_000));
-                let email: Option<String> = rng
-                    .gen_bool(0.7)
-                    .then(|| format!("p{}@correo.mx", rng.gen_range(0..1000)));
                 c.execute(
                     "UPDATE persons SET phone = $1, email = $2, vulnerable = NOT coalesce(vulnerable, false), updated_at = now()
                       WHERE id = (SELECT supra_id FROM supra_sync.sync_mappings

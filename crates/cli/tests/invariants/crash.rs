@@ -52,6 +52,7 @@ async fn kill_after_a_chunk(env: &Env, service: &mut Service, rng: &mut StdRng) 
 async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing() {
     let started = std::time::Instant::now();
     let env = Env::new(legacy(), supra(), 300).await;
+    eprintln!("crash: databases ready after {:?}", started.elapsed());
     let watch = Watch::start(&env).await;
     let mut rng = StdRng::seed_from_u64(9);
     let workload = Workload::start(

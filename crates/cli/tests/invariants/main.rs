@@ -16,6 +16,7 @@
 mod changes;
 mod crash;
 mod positions;
+mod profile;
 mod restart;
 mod support;
 mod workload;

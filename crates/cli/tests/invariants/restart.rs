@@ -46,10 +46,19 @@ async fn applied(env: &Env, side: Side) -> Lsn {
     found.get()
 }
 
-/// Waits until both pipelines applied something new after `label`: they reconnected.
+/// Waits until both pipelines applied a source transaction committed after `label`: they
+/// reconnected and stream again (the workload keeps both sides busy).
 async fn both_resume(env: &Env, service: &mut Service, label: &str) {
     for side in [Side::Legacy, Side::Supra] {
-        let before = applied(env, side).await;
+        let source = match side {
+            Side::Legacy => env.legacy.connect().await,
+            Side::Supra => env.supra.connect().await,
+        }
+        .expect("the source is up");
+        let now = lsn(&source, "SELECT pg_current_wal_lsn()::text", &[])
+            .await
+            .unwrap()
+            .unwrap();
         let result = wait_until(
             &format!("{side} → {} to resume after {label}", side.other()),
             PATIENCE,
@@ -57,7 +66,7 @@ async fn both_resume(env: &Env, service: &mut Service, label: &str) {
                 let alive = service.check_alive();
                 async move {
                     alive?;
-                    Ok(applied(env, side).await > before)
+                    Ok(applied(env, side).await > now)
                 }
             },
         )
@@ -76,28 +85,49 @@ async fn a_restart_of_each_database_mid_stream_loses_nothing_and_doubles_nothing
         )
     });
     let env = Env::new(&legacy_cluster, &supra_cluster, 100).await;
+    eprintln!(
+        "restart: clusters and databases ready after {:?}",
+        started.elapsed()
+    );
     let watch = Watch::start(&env).await;
     let mut service = env.start(&[]);
     caught_up(&env, &mut service).await;
+    eprintln!("restart: snapshot done after {:?}", started.elapsed());
     let workload = Workload::start(
         &env,
         &Plan {
             legacy_writers: 2,
             supra_writer: true,
-            pace: Duration::from_millis(20),
+            // Slow enough that the backlog left by each outage is caught up quickly.
+            pace: Duration::from_millis(100),
             seed: 7,
         },
     );
     both_resume(&env, &mut service, "the start").await;
+    eprintln!(
+        "restart: resumed after the start at {:?}",
+        started.elapsed()
+    );
     crash_restart(&supra_cluster);
+    eprintln!("restart: SUPRA back at {:?}", started.elapsed());
     both_resume(&env, &mut service, "the SUPRA restart").await;
+    eprintln!(
+        "restart: resumed after the SUPRA restart at {:?}",
+        started.elapsed()
+    );
     crash_restart(&legacy_cluster);
     both_resume(&env, &mut service, "the legacy restart").await;
+    eprintln!(
+        "restart: resumed after the legacy restart at {:?}",
+        started.elapsed()
+    );
     let tally = workload.stop().await;
     caught_up(&env, &mut service).await;
+    eprintln!("restart: caught up at {:?}", started.elapsed());
 
     let mut findings = Findings::default();
     let positions = watch.finish(&env, &mut findings).await;
+    eprintln!("restart: positions checked at {:?}", started.elapsed());
     findings.check(in_step(&env).await);
     eprintln!(
         "restart: {positions}; {} workload transactions ({} failed while a server was down); total {:?}",

@@ -37,12 +37,13 @@ fn repo() -> PathBuf {
 }
 
 /// A legacy database holding the fixture (`accounts` contracts, no table-per-process
-/// families), cloned from a template built once per cluster and size, with two adjustments:
+/// families), cloned from a template built once per cluster and size, with adjustments:
 /// `contrato.cnttobserv` is widened to TEXT so that it can hold TOASTed values (the modelled
-/// schema caps it at 200), and every tariff gets its own year of validity — the fixture's
-/// tariffs of different explotaciones overlap within a category, which SUPRA's
-/// `excl_tariff_validity` refuses (logged as failed by the engine, correctly, but then the
-/// rows are not comparable).
+/// schema caps it at 200); every tariff gets its own year of validity and RFC/CURP codes
+/// damaged beyond SUPRA's lengths are cleared — SUPRA refuses those rows (overlapping
+/// tariffs of one category violate `excl_tariff_validity`; `rfc` is VARCHAR(13), `curp`
+/// VARCHAR(18)), which the engine logs as failed, correctly, but then they and the rows
+/// referencing them are not comparable.
 pub async fn legacy_database(cluster: &Cluster, accounts: u64) -> TestDatabase {
     cluster
         .fresh_database_from(&format!("legacy_fixture_{accounts}"), |db| async move {
@@ -64,6 +65,8 @@ pub async fn legacy_database(cluster: &Cluster, accounts: u64) -> TestDatabase {
             client
                 .batch_execute(
                     "ALTER TABLE cf_quere_pro.contrato ALTER COLUMN cnttobserv TYPE text;
+                     UPDATE cf_quere_pro.persona SET prsnif = NULL WHERE length(trim(prsnif)) > 13;
+                     UPDATE cf_quere_pro.persona SET prscurp = NULL WHERE length(trim(prscurp)) > 18;
                      WITH s AS (SELECT tarid, tarfecini AS old,
                                        timestamp '1900-01-01' + make_interval(years => tarid::int) AS new
                                   FROM cf_quere_pro.tarifa)

@@ -151,6 +151,7 @@ fn workload_secs() -> u64 {
 async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_legacy() {
     let started = std::time::Instant::now();
     let env = Env::new(legacy(), supra(), 300).await;
+    eprintln!("workload: databases ready after {:?}", started.elapsed());
     let mut service = env.start(&[]);
     caught_up(&env, &mut service).await;
     let snapshot = started.elapsed();

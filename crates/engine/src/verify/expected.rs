@@ -264,12 +264,16 @@ impl ExpectedTable {
             }
             _ => "true".into(),
         };
-        let orphans = if scope.orphans {
-            format!(
-                "OR NOT EXISTS (SELECT 1 FROM supra_sync.sync_mappings m WHERE m.supra_id::text = t.{k}::text)"
-            )
-        } else {
-            String::new()
+        // Hashed subplans (NOT IN / IN over a subquery): linear whatever the statistics say.
+        let key_type = &self.types[&self.key].0;
+        let orphans = match (scope.orphans, key_type.as_str()) {
+            (false, _) => String::new(),
+            (true, "uuid") => {
+                format!("OR t.{k} NOT IN (SELECT m.supra_id FROM supra_sync.sync_mappings m)")
+            }
+            (true, _) => format!(
+                "OR t.{k}::text NOT IN (SELECT m.supra_id::text FROM supra_sync.sync_mappings m)"
+            ),
         };
         let in_scope = if scope.chunk {
             // Index lookups of the expected and the given keys instead of a scan.
@@ -279,8 +283,15 @@ impl ExpectedTable {
                 ty = self.types[&self.key].0
             )
         } else {
-            format!("(v.{k} IS NOT NULL OR t.{k}::text = ANY($1::text[]) {orphans})")
+            format!(
+                "(v.{k} IS NOT NULL OR t.{k} IN (SELECT unnest($1::text[])::{key_type}) {orphans})"
+            )
         };
+        // Temporary tables are never analyzed by autovacuum: give the planner their size.
+        supra
+            .batch_execute(&format!("ANALYZE {}", self.temp))
+            .await
+            .map_err(|e| EngineError::sql("verify: analyzing the expected rows", e))?;
         let sql = format!(
             "WITH exp AS (SELECT e.{k} AS __k, {exp_cols} FROM {temp} e),
                   act AS (SELECT t.{k} AS __k, {act_cols} FROM {table} t LEFT JOIN {temp} v ON v.{k} = t.{k}

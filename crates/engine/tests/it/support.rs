@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use supra_sync_core::Side;
-use supra_sync_engine::{Pipeline, PipelineOptions, PipelineStats};
+use supra_sync_engine::{Pipeline, PipelineOptions};
 use supra_sync_mapping::MappingSet;
 use supra_sync_postgres::names::ObjectNames;
 use supra_sync_postgres::{DbConfig, migrate, setup};
@@ -162,13 +162,11 @@ impl SyncEnv {
             self.config(Side::Supra),
             self.mappings.clone(),
         );
-        let stats = pipeline.stats();
         let (tx, rx) = watch::channel(false);
         let handle = tokio::spawn(async move { pipeline.run(rx).await.map_err(|e| e.to_string()) });
         RunningPipeline {
             shutdown: tx,
             handle,
-            stats,
         }
     }
 
@@ -189,8 +187,6 @@ impl SyncEnv {
 pub struct RunningPipeline {
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<Result<(), String>>,
-    /// Its counters.
-    pub stats: Arc<PipelineStats>,
 }
 
 impl RunningPipeline {
