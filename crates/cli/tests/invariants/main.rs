@@ -16,7 +16,6 @@
 mod changes;
 mod crash;
 mod positions;
-mod profile;
 mod restart;
 mod support;
 mod workload;
