@@ -262,10 +262,8 @@ impl Watch {
                 ("SUPRA → legacy", "supra_to_legacy"),
             ])
         {
-            let started = std::time::Instant::now();
             let samples = sampler.finish().await;
             let commits = audit.commits(env).await;
-            eprintln!("{what}: audit read in {:?}", started.elapsed());
             if let Some(ahead) = findings.check(never_ahead(what, &samples, &commits)) {
                 summary.push(format!(
                     "{what}: {} audited transactions, {} samples ({ahead} with the slot ahead of the origin)",
