@@ -241,4 +241,9 @@ fn supra_sync_environment_uses_only_keys_the_binary_reads() {
     assert!(get("SUPRA_SYNC_LEGACY_URL").contains("@legacy:5432/"));
     assert!(get("SUPRA_SYNC_SUPRA_URL").contains("@supra:5432/"));
     assert!(["true", "false"].contains(&get("SUPRA_SYNC_KAFKA_CAPTURE_ONLY").as_str()));
+    assert_eq!(
+        get("SUPRA_SYNC_METRICS_ADDR"),
+        "0.0.0.0:9187",
+        "Prometheus scrapes supra-sync:9187"
+    );
 }
