@@ -9,8 +9,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use supra_sync_testkit::{legacy, supra, wait_until};
 
+use crate::checks::{Findings, caught_up, in_step};
 use crate::positions::Watch;
-use crate::support::{Env, Findings, PATIENCE, Service, caught_up, in_step};
+use crate::support::{Env, PATIENCE, Service};
 use crate::workload::{Plan, Workload};
 
 /// Kills in all; at most [`SNAPSHOT_KILLS`] of them while the snapshot runs.

@@ -10,12 +10,17 @@
 //!  restart.rs   SUPRA then legacy crash-restart mid-stream → same, service reconnects by itself
 //! ```
 //!
-//! The three tests run in parallel in about two to three minutes on a 2-core machine.
+//! Helpers: `support` (databases, `supra-sync` child process), `changes` / `supra_changes`
+//! (the workload writers), `checks` (caught up, in step), `positions` (slot vs origin
+//! sampling, audit slots). The three tests run in parallel in about three minutes on a
+//! 2-core machine.
 //! `SUPRA_SYNC_TEST_WORKLOAD_SECS` lengthens the workload test.
 
 mod changes;
+mod checks;
 mod crash;
 mod positions;
 mod restart;
 mod support;
+mod supra_changes;
 mod workload;

@@ -27,7 +27,8 @@ use supra_sync_engine::service::reverse_tables;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-use crate::support::{Env, Findings, lsn};
+use crate::checks::Findings;
+use crate::support::{Env, lsn};
 
 /// One observation: the slot's confirmed position, then the target's applied position.
 #[derive(Debug, Clone, Copy)]

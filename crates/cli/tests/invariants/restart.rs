@@ -8,8 +8,9 @@ use std::time::Duration;
 use supra_sync_core::{Lsn, Side};
 use supra_sync_testkit::{Cluster, ClusterOptions, wait_until};
 
+use crate::checks::{Findings, caught_up, in_step};
 use crate::positions::Watch;
-use crate::support::{Env, Findings, PATIENCE, Service, caught_up, in_step, lsn};
+use crate::support::{Env, PATIENCE, Service, lsn};
 use crate::workload::{Plan, Workload};
 
 /// Crash-restarts `cluster` (in a blocking section: pg_ctl waits).

@@ -13,8 +13,32 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-use crate::changes::{LegacyWriter, SupraWriter, Writer};
-use crate::support::{Env, caught_up, in_step};
+use crate::changes::LegacyWriter;
+use crate::checks::{caught_up, in_step};
+use crate::support::Env;
+use crate::supra_changes::SupraWriter;
+
+/// Either writer.
+pub enum Writer {
+    /// A legacy writer.
+    Legacy(LegacyWriter),
+    /// The SUPRA writer.
+    Supra(SupraWriter),
+}
+
+impl Writer {
+    /// One change.
+    pub async fn step(
+        &mut self,
+        c: &mut Client,
+        rng: &mut StdRng,
+    ) -> Result<&'static str, tokio_postgres::Error> {
+        match self {
+            Writer::Legacy(w) => w.step(c, rng).await,
+            Writer::Supra(w) => w.step(c, rng).await,
+        }
+    }
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
