@@ -124,7 +124,7 @@ pub async fn list<C: GenericClient>(
         .query(
             &format!(
                 "SELECT {COLUMNS} FROM supra_sync.sync_conflicts WHERE {cond}
-                  ORDER BY detected_at, id LIMIT $5 OFFSET $6"
+                  ORDER BY detected_at, entity_type, entity_id, id LIMIT $5 OFFSET $6"
             ),
             &all,
         )
