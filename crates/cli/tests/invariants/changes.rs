@@ -62,7 +62,7 @@ pub(crate) fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
 }
 
 /// A mostly incompressible text of `len` characters (stored out of line: TOASTed).
-fn large_text(rng: &mut StdRng, len: usize) -> String {
+pub(crate) fn large_text(rng: &mut StdRng, len: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ";
     let mut s: String = (0..len)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-use crate::changes::LegacyWriter;
+use crate::changes::{LegacyWriter, large_text};
 use crate::checks::{caught_up, in_step};
 use crate::support::Env;
 use crate::supra_changes::SupraWriter;
@@ -179,6 +179,23 @@ async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_le
     let mut service = env.start(&[]);
     caught_up(&env, &mut service).await;
     let snapshot = started.elapsed();
+    // One certain case of an unchanged TOASTed column: a large observation, then an update
+    // of another column (pgoutput sends the observation as "unchanged").
+    let legacy = env.legacy().await;
+    let note = large_text(&mut StdRng::seed_from_u64(1), 12_000);
+    legacy
+        .execute(
+            "UPDATE cf_quere_pro.contrato SET cnttobserv = $1 WHERE cnttnum = (SELECT min(cnttnum) FROM cf_quere_pro.contrato)",
+            &[&note],
+        )
+        .await
+        .unwrap();
+    legacy
+        .batch_execute(
+            "UPDATE cf_quere_pro.contrato SET cnttestado = 'S' WHERE cnttnum = (SELECT min(cnttnum) FROM cf_quere_pro.contrato)",
+        )
+        .await
+        .unwrap();
     let plan = Plan {
         legacy_writers: 2,
         supra_writer: true,
@@ -194,6 +211,16 @@ async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_le
     assert!(tally.changes() > 200, "too little happened: {tally:?}");
     caught_up(&env, &mut service).await;
     let result = in_step(&env).await;
+    let toasted: i64 = env
+        .supra()
+        .await
+        .query_one(
+            "SELECT count(*) FROM contracts WHERE length(notes) > 8000",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     eprintln!(
         "workload: setup+snapshot {snapshot:?}, total {:?}, {} transactions {:?}",
         started.elapsed(),
@@ -203,4 +230,5 @@ async fn after_snapshot_and_a_random_workload_on_both_sides_supra_agrees_with_le
     service.stop().await;
     env.teardown().await;
     result.unwrap_or_else(|e| panic!("{e}"));
+    assert!(toasted > 0, "no TOASTed observation reached SUPRA");
 }
