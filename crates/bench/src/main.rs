@@ -9,6 +9,7 @@
 //! Run it through `scripts/bench` (release build); `--quick` for a ~2-minute run.
 
 mod baseline;
+mod cpu;
 mod machine;
 mod probe;
 mod report;

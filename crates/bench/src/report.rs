@@ -69,6 +69,25 @@ pub fn check_rows(what: &str, got: i64, want: i64) -> Option<String> {
     (got != want).then(|| format!("{what} has {got} rows, expected {want}"))
 }
 
+/// An informational figure: CPU milliseconds (all processes) per 1,000 rows or changes.
+pub fn cpu_figure(
+    label: &str,
+    ours_secs: f64,
+    base_secs: f64,
+    baseline: &'static str,
+    units: f64,
+) -> Figure {
+    let per = |s: f64| s * 1000.0 / (units / 1000.0).max(1e-9);
+    Figure {
+        label: format!("{label} (lower is better)"),
+        unit: "CPU ms",
+        ours: per(ours_secs),
+        baseline: Some((per(base_secs), baseline)),
+        goal: Goal::None,
+        problem: None,
+    }
+}
+
 /// What one scenario produced.
 #[derive(Debug, Default)]
 pub struct Outcome {

@@ -144,6 +144,14 @@ impl Rig {
         Ok(())
     }
 
+    /// One connection to each cluster (for [`crate::cpu::CpuMeter`]).
+    pub async fn admin(&self) -> anyhow::Result<(Client, Client)> {
+        Ok((
+            self.legacy.connect("postgres").await?,
+            self.supra.connect("postgres").await?,
+        ))
+    }
+
     /// The reported settings, as the legacy server shows them.
     pub async fn settings(&self) -> anyhow::Result<Vec<(String, String)>> {
         let client = self.legacy.connect("postgres").await?;

@@ -18,8 +18,9 @@ use supra_sync_engine::service::{self, SetupOptions};
 use supra_sync_testkit::TestDatabase;
 
 use crate::baseline::native::NativeReplication;
+use crate::cpu::CpuMeter;
 use crate::probe::{POLL, Target};
-use crate::report::{Figure, Goal, Outcome, check_rows};
+use crate::report::{Figure, Goal, Outcome, check_rows, cpu_figure};
 use crate::rig::{SyncPair, TENANT};
 use crate::scenarios::{Bench, secs};
 use crate::workload;
@@ -65,6 +66,8 @@ fn memory_kb(pid: u32) -> Option<(u64, u64)> {
 /// What the service run measured.
 struct ServiceRun {
     catch_up: Duration,
+    /// CPU seconds of the service process itself.
+    cpu: f64,
     peak_kb: u64,
     sampled_max_kb: u64,
 }
@@ -104,6 +107,7 @@ async fn run_service(bench: &Bench, pair: &SyncPair, marker: i64) -> anyhow::Res
             let (_, peak_kb) = memory_kb(pid).context("reading /proc/<pid>/status")?;
             break Ok(ServiceRun {
                 catch_up,
+                cpu: crate::cpu::process_seconds(pid).unwrap_or(0.0),
                 peak_kb,
                 sampled_max_kb,
             });
@@ -166,12 +170,15 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let (marker, wrote) = write_backlog(&legacy, changes).await?;
     rig.checkpoint().await?;
     let target = Target::native(plain.connect().await?).await?;
+    let (l, s) = rig.admin().await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let started = Instant::now();
     native.enable().await?;
     let base = target
         .wait_visible(marker, CATCH_UP)
         .await?
         .saturating_duration_since(started);
+    let base_cpu = meter.stop(&[&l, &s], 0.0).await?;
     notes.push(format!(
         "native: backlog written in {:.1} s; caught up in {:.1} s",
         secs(wrote),
@@ -193,7 +200,9 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let (marker, wrote) = write_backlog(&pair.legacy, changes).await?;
     rig.checkpoint().await?;
     bench.profile_start(&pair.supra).await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let ours = run_service(bench, &pair, marker).await?;
+    let ours_cpu = meter.stop(&[&l, &s], ours.cpu).await?;
     let persons = Target::supra(pair.supra.connect().await?)
         .await?
         .count()
@@ -242,6 +251,13 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
                 goal: Goal::None,
                 problem,
             },
+            cpu_figure(
+                "(e) CPU per 1,000 changes caught up",
+                ours_cpu,
+                base_cpu,
+                "native LR",
+                rate,
+            ),
         ],
         notes,
     })

@@ -17,8 +17,9 @@ use tokio::sync::oneshot;
 use tokio_postgres::Client;
 
 use crate::baseline::native::NativeReplication;
+use crate::cpu::CpuMeter;
 use crate::probe::Target;
-use crate::report::{Figure, Goal, Outcome, check_rows};
+use crate::report::{Figure, Goal, Outcome, check_rows, cpu_figure};
 use crate::rig::SyncPair;
 use crate::scenarios::{Bench, secs};
 use crate::workload;
@@ -108,7 +109,10 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     ));
     rig.checkpoint().await?;
     let target = Target::native(plain.connect().await?).await?;
+    let (l, s) = rig.admin().await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let base = drive(&mut legacy.connect().await?, &target, txs, None).await?;
+    let base_cpu = meter.stop(&[&l, &s], 0.0).await?;
     let base_rows = target.count().await?;
     notes.push(format!(
         "native: {:.2} s to visibility (writer {:.2} s); {base_rows} rows on the target",
@@ -126,6 +130,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     rig.checkpoint().await?;
     bench.profile_start(&pair.supra).await?;
     let target = Target::supra(pair.supra.connect().await?).await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let ours = drive(
         &mut pair.legacy.connect().await?,
         &target,
@@ -133,6 +138,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
         Some(&running.stats),
     )
     .await?;
+    let ours_cpu = meter.stop(&[&l, &s], 0.0).await?;
     running.check()?;
     let batches = running.stats.batches.load(Ordering::Relaxed);
     let failed = running.stats.failed.load(Ordering::Relaxed);
@@ -160,14 +166,23 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
 
     bench.finish(&rig, "insert-batches")?;
     Ok(Outcome {
-        figures: vec![Figure {
-            label: "(a) insert apply, 1,000-row tx".into(),
-            unit: "rows/s",
-            ours: rows / secs(ours.elapsed),
-            baseline: Some((rows / secs(base.elapsed), "native LR")),
-            goal: Goal::RatioAtLeast(1.0),
-            problem,
-        }],
+        figures: vec![
+            Figure {
+                label: "(a) insert apply, 1,000-row tx".into(),
+                unit: "rows/s",
+                ours: rows / secs(ours.elapsed),
+                baseline: Some((rows / secs(base.elapsed), "native LR")),
+                goal: Goal::RatioAtLeast(1.0),
+                problem,
+            },
+            cpu_figure(
+                "(a) CPU per 1,000 rows",
+                ours_cpu,
+                base_cpu,
+                "native LR",
+                rows,
+            ),
+        ],
         notes,
     })
 }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use supra_sync_testkit::TestDatabase;
 
 use crate::baseline::native::NativeReplication;
+use crate::cpu::CpuMeter;
 use crate::probe::Target;
-use crate::report::{Figure, Goal, Outcome};
+use crate::report::{Figure, Goal, Outcome, cpu_figure};
 use crate::rig::{Rig, SyncPair};
 use crate::scenarios::{Bench, Scale, secs};
 use crate::workload::{self, SingleUpdater};
@@ -25,6 +26,8 @@ const CATCH_UP: Duration = Duration::from_secs(1_800);
 
 struct Run {
     elapsed: Duration,
+    /// CPU seconds of every process taking part, from the first update to the marker.
+    cpu: f64,
     writer: Duration,
     /// Set when the target's phones differ from legacy's after the run.
     problem: Option<String>,
@@ -46,6 +49,8 @@ async fn drive(
     if let Some((bench, db)) = profile {
         bench.profile_start(db).await?;
     }
+    let (l, s) = rig.admin().await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let mut clients = Vec::new();
     for c in 0..scale.update_clients {
         let updater = SingleUpdater::new(legacy.connect().await?).await?;
@@ -71,6 +76,7 @@ async fn drive(
     let marker = rows + 1;
     workload::insert_range(&loader, marker, marker).await?;
     let visible = target.wait_visible(marker, CATCH_UP).await?;
+    let cpu = meter.stop(&[&l, &s], 0.0).await?;
     let first = first.unwrap_or(visible);
     let expected = workload::phone_digest(&loader).await?;
     let problem = (target.phone_digest().await? != expected)
@@ -78,6 +84,7 @@ async fn drive(
     Ok(Run {
         elapsed: visible.saturating_duration_since(first),
         writer: last.unwrap_or(first).saturating_duration_since(first),
+        cpu,
         problem,
     })
 }
@@ -135,17 +142,26 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
 
     bench.finish(&rig, "single-updates")?;
     Ok(Outcome {
-        figures: vec![Figure {
-            label: format!("(b) single-row UPDATE tx, {} clients", scale.update_clients),
-            unit: "tx/s",
-            ours: total / secs(ours.elapsed),
-            baseline: Some((total / secs(base.elapsed), "native LR")),
-            goal: Goal::RatioAtLeast(1.5),
-            problem: base
-                .problem
-                .map(|p| format!("native: {p}"))
-                .or(ours.problem.map(|p| format!("supra-sync: {p}"))),
-        }],
+        figures: vec![
+            Figure {
+                label: format!("(b) single-row UPDATE tx, {} clients", scale.update_clients),
+                unit: "tx/s",
+                ours: total / secs(ours.elapsed),
+                baseline: Some((total / secs(base.elapsed), "native LR")),
+                goal: Goal::RatioAtLeast(1.5),
+                problem: base
+                    .problem
+                    .map(|p| format!("native: {p}"))
+                    .or(ours.problem.map(|p| format!("supra-sync: {p}"))),
+            },
+            cpu_figure(
+                "(b) CPU per 1,000 updates",
+                ours.cpu,
+                base.cpu,
+                "native LR",
+                total,
+            ),
+        ],
         notes,
     })
 }

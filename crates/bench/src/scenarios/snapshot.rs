@@ -16,8 +16,9 @@ use anyhow::bail;
 use supra_sync_engine::snapshot::Snapshotter;
 
 use crate::baseline::{copy, create_plain_copy};
+use crate::cpu::CpuMeter;
 use crate::probe::Target;
-use crate::report::{Figure, Goal, Outcome, check_rows};
+use crate::report::{Figure, Goal, Outcome, check_rows, cpu_figure};
 use crate::rig::SyncPair;
 use crate::scenarios::{Bench, secs};
 use crate::workload;
@@ -44,7 +45,10 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let target = plain.connect().await?;
     create_plain_copy(&legacy, &target, TABLE).await?;
     rig.checkpoint().await?;
+    let (l, s) = rig.admin().await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let (copied, base) = copy::pipe(&legacy, &target, TABLE).await?;
+    let base_cpu = meter.stop(&[&l, &s], 0.0).await?;
     notes.push(format!("COPY pipe: {copied} rows in {:.2} s", secs(base)));
 
     // supra-sync: queue the snapshot, start the pipeline, wait for 'done'.
@@ -53,6 +57,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     Snapshotter::request(&supra, &bench.mappings, &["persona".to_string()]).await?;
     rig.checkpoint().await?;
     bench.profile_start(&pair.supra).await?;
+    let meter = CpuMeter::start(&[&l, &s]).await?;
     let started = Instant::now();
     let running = pair.start(|_| {})?;
     let mut chunk_times = Vec::new();
@@ -85,6 +90,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let ours = started.elapsed();
+    let ours_cpu = meter.stop(&[&l, &s], 0.0).await?;
     let stats = &running.stats;
     let (applied, failed, skipped) = (
         stats.applied.load(Ordering::Relaxed),
@@ -142,14 +148,23 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     ));
     bench.finish(&rig, "snapshot")?;
     Ok(Outcome {
-        figures: vec![Figure {
-            label: "(c) snapshot of persona".into(),
-            unit: "rows/s",
-            ours: persons as f64 / secs(ours),
-            baseline: Some((copied as f64 / secs(base), "COPY pipe")),
-            goal: Goal::RatioAtLeast(0.5),
-            problem,
-        }],
+        figures: vec![
+            Figure {
+                label: "(c) snapshot of persona".into(),
+                unit: "rows/s",
+                ours: persons as f64 / secs(ours),
+                baseline: Some((copied as f64 / secs(base), "COPY pipe")),
+                goal: Goal::RatioAtLeast(0.5),
+                problem,
+            },
+            cpu_figure(
+                "(c) CPU per 1,000 rows",
+                ours_cpu,
+                base_cpu,
+                "COPY pipe",
+                persons as f64,
+            ),
+        ],
         notes,
     })
 }
