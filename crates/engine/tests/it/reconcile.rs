@@ -298,6 +298,12 @@ async fn finds_planted_differences_and_fix_repairs_them() {
 #[tokio::test]
 #[ignore = "manual: seeds a fixture and snapshots it (minutes)"]
 async fn throughput() {
+    if let (Ok(l), Ok(s)) = (
+        std::env::var("RECONCILE_LEGACY_URL"),
+        std::env::var("RECONCILE_SUPRA_URL"),
+    ) {
+        return throughput_of_existing(&l, &s).await;
+    }
     let accounts: u64 = std::env::var("RECONCILE_ACCOUNTS")
         .ok()
         .and_then(|a| a.parse().ok())
@@ -388,4 +394,44 @@ async fn throughput() {
     );
     forward.stop().await.unwrap();
     env.teardown().await;
+}
+
+/// Reconciles two existing databases (`RECONCILE_LEGACY_URL`, `RECONCILE_SUPRA_URL`, the
+/// entities in `RECONCILE_ENTITIES`, comma-separated, all when unset) and prints the rate.
+async fn throughput_of_existing(legacy: &str, supra: &str) {
+    let mappings = crate::support::mappings();
+    let mut opts = ReconcileOptions::new(
+        "cea-queretaro",
+        supra_sync_postgres::names::ObjectNames::default(),
+    );
+    opts.settle = Duration::ZERO;
+    opts.entities = std::env::var("RECONCILE_ENTITIES")
+        .map(|e| e.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let report = reconcile::run(
+        &supra_sync_postgres::DbConfig::parse("legacy", legacy).unwrap(),
+        &supra_sync_postgres::DbConfig::parse("supra", supra).unwrap(),
+        &mappings,
+        &opts,
+    )
+    .await
+    .unwrap();
+    for e in &report.entities {
+        eprintln!(
+            "{:<14} legacy {:>8} supra {:>8} differences {:>5} {:>6.1}s ({:.0} legacy rows/s)",
+            e.entity,
+            e.legacy_rows,
+            e.supra_rows,
+            e.differences.len(),
+            e.seconds,
+            e.legacy_rows as f64 / e.seconds.max(1e-6)
+        );
+    }
+    eprintln!(
+        "{} rows read in {:.1}s = {:.0} rows/s; clean = {}",
+        report.rows_compared,
+        report.seconds,
+        report.rows_per_sec,
+        report.clean()
+    );
 }
