@@ -32,11 +32,13 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::book::{self, LogRow, LogStatus, MappingRow, ParkedRow};
-use crate::conflict::{self, Check, Verdict};
+use crate::conflict::{self, Check};
 use crate::reader::RowReader;
 use crate::snapshot::{Chunk, EntityProgress, record_progress};
 use crate::write::TargetWriter;
-use crate::{EngineError, raw};
+use crate::{EngineError, park, raw};
+
+mod checks;
 
 /// How an applier behaves.
 #[derive(Debug, Clone)]
@@ -74,7 +76,8 @@ struct Planned {
     ops: Vec<TargetOp>,
     log: LogRow,
     mappings: Vec<MappingRow>,
-    parked: Option<ParkedRow>,
+    /// Changes parked by this one: itself, and/or the parked delete of a key it left.
+    parked: Vec<ParkedRow>,
     rekey: Option<(String, String, String)>,
     /// Conflict check for bidirectional entities.
     check: Option<Check>,
@@ -160,16 +163,7 @@ impl Applier {
                 })?;
         }
         let bookkeeping = book.as_ref().unwrap_or(&target);
-        let parked_keys = bookkeeping
-            .query(
-                "SELECT DISTINCT entity_type::text, entity_id::text FROM supra_sync.parked_changes WHERE direction = $1",
-                &[&opts.source.direction()],
-            )
-            .await
-            .map_err(|e| EngineError::sql("reading parked changes", e))?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        let parked_keys = park::load_keys(bookkeeping, opts.source, &mappings).await?;
         Ok(Applier {
             opts,
             mappings,
@@ -293,12 +287,14 @@ impl Applier {
                     LogStatus::Skipped => supra_sync_ops::record::Outcome::Skipped,
                     LogStatus::Held => supra_sync_ops::record::Outcome::Held,
                 },
-                p.parked.is_some(),
+                !p.parked.is_empty(),
             );
-            if p.parked.is_some() {
+            if !p.parked.is_empty() {
                 summary.parked += 1;
+            }
+            for parked in &p.parked {
                 self.parked_keys
-                    .insert((p.log.entity.clone(), p.log.entity_id.clone()));
+                    .insert((parked.entity.clone(), parked.entity_id.clone()));
             }
         }
         Ok(summary)
@@ -345,7 +341,7 @@ impl Applier {
         )
         .await
         .map_err(|e| EngineError::sql("recording the replication origin position", e))?;
-        Self::run_checks(
+        checks::run(
             &tx,
             self.book.as_ref(),
             &self.target_schemas,
@@ -355,13 +351,23 @@ impl Applier {
         .await?;
         let subjects = Self::event_subjects(&self.events, self.opts.source, plans);
         let mut events = self.events.begin(&tx, &self.mappings, subjects).await?;
-        for (seq, plan) in plans.iter_mut().enumerate() {
-            if plan.ops.is_empty() {
-                continue;
+        if !isolate {
+            // All the batch's operations in as few statements as possible; the writer never
+            // merges two writes to one row, and a row whose domain events need its image
+            // between two writes cuts the run there.
+            let mut run: Vec<TargetOp> = Vec::new();
+            for (seq, plan) in plans.iter().enumerate() {
+                run.extend(plan.ops.iter().cloned());
+                if events.needs_step(seq) && !plan.ops.is_empty() {
+                    self.writer.execute(&tx, &run).await?;
+                    run.clear();
+                    events.step(&tx, &self.mappings, seq).await?;
+                }
             }
-            if !isolate {
-                self.writer.execute(&tx, &plan.ops).await?;
-                events.step(&tx, &self.mappings, seq).await?;
+            self.writer.execute(&tx, &run).await?;
+        }
+        for (seq, plan) in plans.iter_mut().enumerate() {
+            if plan.ops.is_empty() || !isolate {
                 continue;
             }
             tx.batch_execute("SAVEPOINT change")
@@ -419,7 +425,7 @@ impl Applier {
             book::write_mappings(&tx, &mappings).await?;
             let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
             book::write_log(&tx, &logs).await?;
-            let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
+            let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
             book::write_parked(&tx, &parked).await?;
         }
         for (sql, params) in &self.staged {
@@ -432,9 +438,9 @@ impl Applier {
                 .map_err(|e| EngineError::sql(format!("staged statement {sql}"), e))?;
         }
         let versions =
-            Self::record_versions(&tx, self.book.as_ref(), &self.target_schemas, plans).await?;
+            checks::record_versions(&tx, self.book.as_ref(), &self.target_schemas, plans).await?;
         if !reverse {
-            write_versions(&tx, &versions).await?;
+            checks::write_versions(&tx, &versions).await?;
         }
         if let Some((progress, done, lsn)) = &self.pending_progress {
             record_progress(&tx, progress, *done, *lsn).await?;
@@ -464,13 +470,13 @@ impl Applier {
         }
         if reverse {
             let book = self.bookkeeping();
-            write_versions(book, &versions).await?;
+            checks::write_versions(book, &versions).await?;
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
                 book::rekey_mapping(book, entity, old, new).await?;
             }
             let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
             book::write_log(book, &logs).await?;
-            let parked: Vec<ParkedRow> = plans.iter().filter_map(|p| p.parked.clone()).collect();
+            let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
             book::write_parked(book, &parked).await?;
         }
         Ok(())
@@ -547,35 +553,68 @@ impl Applier {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut batch: Vec<Transaction> = Vec::new();
-        let mut ids = Vec::new();
+        let mut retries = Vec::with_capacity(rows.len());
         for r in &rows {
-            let raw: String = r.get(1);
-            let value: serde_json::Value = serde_json::from_str(&raw).map_err(|e| {
-                EngineError::Definite(format!(
-                    "parked change {} is not JSON: {e}",
-                    r.get::<_, i64>(0)
-                ))
-            })?;
-            let change = raw::decode(&value).map_err(|e| EngineError::Definite(e.to_string()))?;
-            self.parked_keys
-                .remove(&(r.get::<_, String>(2), r.get::<_, String>(3)));
+            let id: i64 = r.get(0);
+            let change = park::decode(&r.get::<_, String>(1))
+                .map_err(|e| EngineError::Definite(format!("parked change {id}: {e}")))?;
             let lsn: Lsn = r.get::<_, String>(4).parse().unwrap_or(Lsn::ZERO);
-            ids.push(r.get::<_, i64>(0));
+            retries.push((
+                park::Retry {
+                    id,
+                    entity: r.get(2),
+                    entity_id: r.get(3),
+                    change,
+                },
+                lsn,
+                r.get::<_, chrono::DateTime<Utc>>(5),
+            ));
+        }
+        let ids: Vec<i64> = retries.iter().map(|(r, _, _)| r.id).collect();
+        let positions: HashMap<i64, (Lsn, chrono::DateTime<Utc>)> = retries
+            .iter()
+            .map(|(r, lsn, ts)| (r.id, (*lsn, *ts)))
+            .collect();
+        let (keep, erased) = park::coalesce(
+            retries.into_iter().map(|(r, _, _)| r).collect(),
+            self.opts.source,
+            &self.mappings,
+        );
+        if !erased.is_empty() {
+            tracing::debug!(
+                changes = erased.len(),
+                "parked changes erased by a later parked delete of the same row"
+            );
+        }
+        let mut batch: Vec<Transaction> = Vec::with_capacity(keep.len());
+        for r in erased.iter().chain(&keep) {
+            self.parked_keys
+                .remove(&(r.entity.clone(), r.entity_id.clone()));
+            // The row's new key is being created by this very retry.
+            if let Some(new_key) =
+                park::new_key_of(&r.change, &r.entity, self.opts.source, &self.mappings)
+            {
+                self.parked_keys.remove(&(r.entity.clone(), new_key));
+            }
+        }
+        for r in keep {
+            let (lsn, commit_ts) = positions[&r.id];
             batch.push(Transaction {
                 side: self.opts.source,
                 xid: 0,
                 commit_lsn: lsn,
                 end_lsn: at,
-                commit_ts: r.get(5),
+                commit_ts,
                 origin: None,
-                changes: vec![change],
+                changes: vec![r.change],
             });
         }
         self.pending_unpark = ids;
         let result = self.apply(&batch).await;
         self.pending_unpark.clear();
         result?;
+        self.parked_keys =
+            park::load_keys(self.bookkeeping(), self.opts.source, &self.mappings).await?;
         Ok(rows.len())
     }
 
@@ -630,173 +669,6 @@ impl Applier {
             .ok_or_else(|| EngineError::Definite(format!("target table {table} does not exist")))?;
         self.target_schemas.insert(table.clone(), schema.clone());
         Ok(schema)
-    }
-
-    /// Conflict checks, inside the target transaction, before any write: locks each checked
-    /// row, decides by policy, records conflicts, and clears the operations of changes that
-    /// must not be applied.
-    async fn run_checks(
-        tx: &tokio_postgres::Transaction<'_>,
-        book: Option<&Client>,
-        schemas: &HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
-        open_conflicts: &mut HashMap<(String, String), Uuid>,
-        plans: &mut [Planned],
-    ) -> Result<(), EngineError> {
-        for plan in plans.iter_mut() {
-            if let Some(conflict_id) = plan.held_by.or_else(|| {
-                open_conflicts
-                    .get(&(plan.log.entity.clone(), plan.log.entity_id.clone()))
-                    .copied()
-            }) {
-                if plan.log.status == LogStatus::Applied {
-                    plan.ops.clear();
-                    plan.mappings.clear();
-                    plan.check = None;
-                    plan.held_by = Some(conflict_id);
-                    plan.log.status = LogStatus::Held;
-                    plan.log.error = Some(format!("held behind open conflict {conflict_id}"));
-                }
-                continue;
-            }
-            let Some(check) = plan.check.clone() else {
-                continue;
-            };
-            if plan.ops.is_empty() {
-                continue;
-            }
-            let (expected, last_write) = Self::expected_hash(tx, book, &check).await?;
-            if last_write.is_some_and(|w| check.incoming_ts <= w) {
-                plan.ops.clear();
-                plan.check = None;
-                plan.log.status = LogStatus::Skipped;
-                plan.log.error = Some("superseded: supra-sync wrote a newer synced version of this row after this change".into());
-                continue;
-            }
-            let schema = schemas.get(&check.table).ok_or_else(|| {
-                EngineError::Definite(format!("no shape loaded for {}", check.table))
-            })?;
-            let current = conflict::read_current(tx, schema, &check).await?;
-            let verdict = conflict::decide(&check, expected.as_deref(), &current);
-            if verdict == Verdict::Apply {
-                continue;
-            }
-            let id = match book {
-                Some(book) => conflict::record(book, &check, &current, verdict).await?,
-                None => conflict::record(tx, &check, &current, verdict).await?,
-            };
-            match verdict {
-                Verdict::Hold => {
-                    plan.ops.clear();
-                    plan.mappings.clear();
-                    plan.check = None;
-                    plan.log.status = LogStatus::Held;
-                    plan.log.error = Some(format!(
-                        "conflict {id}: both sides changed the row; held for review"
-                    ));
-                    open_conflicts.insert((check.entity.clone(), check.legacy_key.clone()), id);
-                }
-                Verdict::SkipResolved => {
-                    plan.ops.clear();
-                    plan.check = None;
-                    plan.log.status = LogStatus::Skipped;
-                    plan.log.error = Some(format!(
-                        "conflict {id} resolved by policy: the other side's version is kept"
-                    ));
-                }
-                Verdict::ApplyResolved | Verdict::Apply => {}
-            }
-        }
-        Ok(())
-    }
-
-    async fn expected_hash(
-        tx: &tokio_postgres::Transaction<'_>,
-        book: Option<&Client>,
-        check: &Check,
-    ) -> Result<(Option<String>, Option<chrono::DateTime<Utc>>), EngineError> {
-        let sql = "SELECT last_synced_hash, last_legacy_hash, last_write_to_supra_at, last_write_to_legacy_at
-                     FROM supra_sync.sync_mappings WHERE entity_type = $1 AND legacy_id = $2";
-        let row = match book {
-            Some(book) => {
-                book.query_opt(sql, &[&check.entity, &check.legacy_key])
-                    .await
-            }
-            None => tx.query_opt(sql, &[&check.entity, &check.legacy_key]).await,
-        }
-        .map_err(|e| EngineError::sql("reading the last synced versions", e))?;
-        // The target of a legacy change is SUPRA, and vice versa; a change is stale when it
-        // committed before supra-sync's last write to its own side.
-        Ok(row.map_or((None, None), |r| match check.source {
-            Side::Legacy => (r.get(0), r.get(3)),
-            Side::Supra => (r.get(1), r.get(2)),
-        }))
-    }
-
-    /// After the writes: the new agreed versions of every checked row (read back under the
-    /// row lock), plus the held changes.
-    async fn record_versions(
-        tx: &tokio_postgres::Transaction<'_>,
-        book: Option<&Client>,
-        schemas: &HashMap<supra_sync_core::TableName, Arc<supra_sync_core::RowSchema>>,
-        plans: &[Planned],
-    ) -> Result<Vec<Version>, EngineError> {
-        let mut versions = Vec::new();
-        for plan in plans {
-            if let (Some(conflict_id), LogStatus::Held) = (plan.held_by, plan.log.status) {
-                let raw = &plan.log.raw;
-                let (direction, op) = (plan.log.source.direction(), plan.log.operation);
-                match book {
-                    Some(book) => {
-                        conflict::hold(
-                            book,
-                            conflict_id,
-                            direction,
-                            op,
-                            raw,
-                            plan.log.source_lsn,
-                            plan.log.commit_ts,
-                        )
-                        .await?
-                    }
-                    None => {
-                        conflict::hold(
-                            tx,
-                            conflict_id,
-                            direction,
-                            op,
-                            raw,
-                            plan.log.source_lsn,
-                            plan.log.commit_ts,
-                        )
-                        .await?
-                    }
-                }
-            }
-            let Some(check) = &plan.check else { continue };
-            if plan.ops.is_empty() || plan.log.status != LogStatus::Applied {
-                continue;
-            }
-            let Some(schema) = schemas.get(&check.table) else {
-                continue;
-            };
-            let current = conflict::read_current(tx, schema, check).await?;
-            let Some(target_hash) = current.hash else {
-                continue;
-            };
-            let (supra_hash, legacy_hash) = match check.source {
-                Side::Legacy => (target_hash, check.incoming_hash.clone()),
-                Side::Supra => (check.incoming_hash.clone(), target_hash),
-            };
-            versions.push(Version {
-                entity: check.entity.clone(),
-                key: check.legacy_key.clone(),
-                supra_hash,
-                legacy_hash,
-                written_to: check.source.other(),
-                written_at: current.read_at,
-            });
-        }
-        Ok(versions)
     }
 
     /// One query per joined/child table for all the rows the batch's changes need.
@@ -929,7 +801,7 @@ impl Applier {
                 commit_ts: tx.commit_ts,
             },
             mappings: Vec::new(),
-            parked: None,
+            parked: Vec::new(),
             rekey: None,
             check: None,
             held_by: None,
@@ -953,13 +825,15 @@ impl Applier {
             }) => {
                 planned.ops.clear();
                 planned.mappings.clear();
+                planned.rekey = None;
+                planned.check = None;
                 planned.log.status = LogStatus::Skipped;
                 planned.log.error =
                     Some(format!("parked until {wait_entity} {wait_key} is synced"));
                 // Later changes of this row in the same batch must queue behind it.
                 self.parked_keys
                     .insert((entity_name.to_string(), planned.log.entity_id.clone()));
-                planned.parked = Some(ParkedRow {
+                planned.parked.push(ParkedRow {
                     entity: entity_name.to_string(),
                     entity_id: planned.log.entity_id.clone(),
                     source: tx.side,
@@ -1024,7 +898,24 @@ impl Applier {
                     if change.changes_key() {
                         let old_key = change.old.as_ref().map(Row::key_text).unwrap_or_default();
                         let new_key = new.key_text();
-                        if let Some(id) = known.remove(&(name.clone(), old_key.clone())) {
+                        let old = (name.clone(), old_key.clone());
+                        if self.parked_keys.contains(&old) {
+                            if known.contains_key(&old) {
+                                // On the target under the old key: re-key behind its parked
+                                // changes, and queue the new key's changes behind the re-key.
+                                self.parked_keys.insert((name.clone(), new_key));
+                                planned.log.entity_id = old_key.clone();
+                                return Err(Outcome::Park {
+                                    entity: name,
+                                    key: old_key,
+                                });
+                            }
+                            // Never reached the target: its parked history ends with a delete
+                            // and the row starts afresh under its new key.
+                            planned
+                                .parked
+                                .extend(park::delete_of_old_key(change, &name, &old_key, tx));
+                        } else if let Some(id) = known.remove(&old) {
                             known.insert((name.clone(), new_key.clone()), id);
                             planned.rekey = Some((name.clone(), old_key, new_key));
                         }
@@ -1406,38 +1297,6 @@ pub fn parse_key_text(key: &str) -> Vec<Value> {
             .collect();
     }
     vec![Value::Text(key.to_string())]
-}
-
-/// The versions both sides agree on after a write.
-struct Version {
-    entity: String,
-    key: String,
-    supra_hash: String,
-    legacy_hash: String,
-    written_to: Side,
-    written_at: Option<chrono::DateTime<Utc>>,
-}
-
-/// Stores the agreed versions (SUPRA image hash, legacy image hash) of synced rows and when
-/// supra-sync wrote them.
-async fn write_versions<C: tokio_postgres::GenericClient>(
-    client: &C,
-    versions: &[Version],
-) -> Result<(), EngineError> {
-    for v in versions {
-        let side = v.written_to.to_string();
-        client
-            .execute(
-                "UPDATE supra_sync.sync_mappings SET last_synced_hash = $3, last_legacy_hash = $4,
-                        last_write_to_supra_at = CASE WHEN $5::text = 'supra' THEN $6 ELSE last_write_to_supra_at END,
-                        last_write_to_legacy_at = CASE WHEN $5::text = 'legacy' THEN $6 ELSE last_write_to_legacy_at END
-                  WHERE entity_type = $1 AND legacy_id = $2",
-                &[&v.entity, &v.key, &v.supra_hash, &v.legacy_hash, &side, &v.written_at],
-            )
-            .await
-            .map_err(|e| EngineError::sql("recording synced versions", e))?;
-    }
-    Ok(())
 }
 
 /// The SUPRA columns compared for conflicts: what the mapping writes, minus id and tenant.

@@ -107,38 +107,24 @@ pub async fn read_current<C: GenericClient>(
     schema: &RowSchema,
     check: &Check,
 ) -> Result<Current, EngineError> {
-    let all: Vec<String>;
-    let columns: &[String] = if check.columns.is_empty() {
-        all = schema.columns.iter().map(|c| c.name.clone()).collect();
-        &all
-    } else {
-        &check.columns
-    };
-    let cols = columns
-        .iter()
-        .map(|c| match schema.columns.iter().find(|d| &d.name == c) {
-            Some(def) => crate::reader::text_expr(def),
-            None => format!("{}::text", quote_ident(c)),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = compared_columns(schema, check);
     let cond = check
         .key_columns
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            let ty = schema
-                .columns
-                .iter()
-                .find(|c| &c.name == k)
-                .map(|c| c.pg_type.sql_name())
-                .unwrap_or("text");
-            format!("{} = ${}::text::{ty}", quote_ident(k), i + 1)
+            format!(
+                "{} = ${}::text::{}",
+                quote_ident(k),
+                i + 1,
+                column_type(schema, k)
+            )
         })
         .collect::<Vec<_>>()
         .join(" AND ");
     let sql = format!(
-        "SELECT {cols}, pg_xact_commit_timestamp(xmin), clock_timestamp() FROM {} WHERE {cond} FOR UPDATE",
+        "SELECT {}, pg_xact_commit_timestamp(xmin), clock_timestamp() FROM {} WHERE {cond} FOR UPDATE",
+        select_list(schema, &columns),
         check.table.quoted()
     );
     let keys: Vec<Option<String>> = check.key_values.iter().map(Value::to_text).collect();
@@ -149,14 +135,116 @@ pub async fn read_current<C: GenericClient>(
     let row = client.query_opt(&sql, &params).await.map_err(|e| {
         EngineError::sql(format!("locking {} for conflict detection", check.table), e)
     })?;
-    let Some(row) = row else {
-        return Ok(Current {
-            hash: None,
-            image: None,
-            commit_ts: None,
-            read_at: None,
-        });
+    Ok(match row {
+        Some(row) => to_current(&row, schema, &columns),
+        None => Current::missing(),
+    })
+}
+
+/// Locks and reads, in one statement, the target rows of several checks that share a table,
+/// key columns and compared columns. Keyed by the key values' text as the server prints them;
+/// rows not found are absent (callers fall back to [`read_current`], which also covers key
+/// values whose text form the server would print differently).
+pub async fn read_many<C: GenericClient>(
+    client: &C,
+    schema: &RowSchema,
+    checks: &[&Check],
+) -> Result<std::collections::HashMap<Vec<Option<String>>, Current>, EngineError> {
+    let mut found = std::collections::HashMap::new();
+    let Some(first) = checks.first() else {
+        return Ok(found);
     };
+    let columns = compared_columns(schema, first);
+    let keys = &first.key_columns;
+    let key_list = keys
+        .iter()
+        .map(|k| quote_ident(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wanted = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("k{i}::{}", column_type(schema, k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unnest = (1..=keys.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let aliases = (0..keys.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key_texts = keys
+        .iter()
+        .map(|k| format!("{}::text", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {}, pg_xact_commit_timestamp(xmin), clock_timestamp(), {key_texts} FROM {}
+          WHERE ({key_list}) IN (SELECT {wanted} FROM unnest({unnest}) AS u({aliases}))
+          ORDER BY {key_list} FOR UPDATE",
+        select_list(schema, &columns),
+        first.table.quoted()
+    );
+    let arrays: Vec<Vec<Option<String>>> = (0..keys.len())
+        .map(|i| {
+            checks
+                .iter()
+                .map(|c| c.key_values.get(i).and_then(Value::to_text))
+                .collect()
+        })
+        .collect();
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+        .iter()
+        .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    let rows = client.query(&sql, &params).await.map_err(|e| {
+        EngineError::sql(format!("locking {} for conflict detection", first.table), e)
+    })?;
+    for row in &rows {
+        let key: Vec<Option<String>> = (0..keys.len())
+            .map(|i| row.get(columns.len() + 2 + i))
+            .collect();
+        found.insert(key, to_current(row, schema, &columns));
+    }
+    Ok(found)
+}
+
+/// The key values of a check as [`read_many`] keys its results.
+pub fn key_text(check: &Check) -> Vec<Option<String>> {
+    check.key_values.iter().map(Value::to_text).collect()
+}
+
+fn compared_columns(schema: &RowSchema, check: &Check) -> Vec<String> {
+    if check.columns.is_empty() {
+        schema.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        check.columns.clone()
+    }
+}
+
+fn column_type(schema: &RowSchema, column: &str) -> &'static str {
+    schema
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .map(|c| c.pg_type.sql_name())
+        .unwrap_or("text")
+}
+
+fn select_list(schema: &RowSchema, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| match schema.columns.iter().find(|d| &d.name == c) {
+            Some(def) => crate::reader::text_expr(def),
+            None => format!("{}::text", quote_ident(c)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn to_current(row: &tokio_postgres::Row, schema: &RowSchema, columns: &[String]) -> Current {
     let mut image = Map::new();
     let mut texts = Vec::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
@@ -177,12 +265,24 @@ pub async fn read_current<C: GenericClient>(
         texts.push((c.as_str(), normal));
     }
     let hash = image_hash(texts.into_iter());
-    Ok(Current {
+    Current {
         hash: Some(hash),
         image: Some(Json::Object(image)),
         commit_ts: row.get(columns.len()),
         read_at: row.get(columns.len() + 1),
-    })
+    }
+}
+
+impl Current {
+    /// No row.
+    pub fn missing() -> Current {
+        Current {
+            hash: None,
+            image: None,
+            commit_ts: None,
+            read_at: None,
+        }
+    }
 }
 
 /// What to do with the incoming change.

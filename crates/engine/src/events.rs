@@ -150,6 +150,12 @@ impl DomainEvents {
 }
 
 impl Recorder {
+    /// True when [`Recorder::step`] must run right after the write of change `seq` (its row
+    /// is changed again later in the batch); writes of other changes can be grouped.
+    pub fn needs_step(&self, seq: usize) -> bool {
+        self.repeated_at.contains_key(&seq)
+    }
+
     /// After the change at position `seq` was written: a row the batch changes more than once
     /// gets its event now, from the image before this change to the one after it.
     pub async fn step<C: GenericClient>(

@@ -20,6 +20,7 @@ pub mod apply;
 pub mod book;
 pub mod conflict;
 pub mod events;
+pub mod park;
 pub mod pipeline;
 pub mod publish;
 pub mod raw;

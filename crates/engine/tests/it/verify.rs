@@ -283,9 +283,6 @@ async fn a_key_changed_in_the_batch_that_inserted_the_row_is_mapped_once() {
 
 /// A change parked under one key and a later change that moves the row to a new key: the
 /// row must end up once in SUPRA, under the new key.
-// Known bug (also found by the kill -9 loop): the parked change under the old key is replayed
-// after the re-key and leaves a stale row. Opt-in until fixed: `cargo test -- --ignored`.
-#[ignore = "known bug: parked change + key change leaves a stale SUPRA row"]
 #[tokio::test]
 async fn a_parked_row_whose_key_changes_before_the_park_is_resolved_is_not_left_behind() {
     let (env, legacy, _supra) = synced_env().await;
