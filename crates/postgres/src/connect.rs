@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use crate::PgError;
 use crate::error::is_transient_sql;
-use crate::tls::{TlsSettings, split_tls};
+use crate::tls::{TlsSettings, percent_encode, split_tls};
 
 /// How to reach one database.
 #[derive(Clone)]
@@ -92,17 +92,20 @@ impl DbConfig {
             .map(|p| String::from_utf8_lossy(p).into_owned())
     }
 
-    /// A `postgres://` URL for sqlx (includes the password; never log it).
+    /// A `postgres://` URL for sqlx (includes the password; never log it), with this
+    /// connection's `sslmode` and `sslrootcert` as query parameters, so the migrator uses TLS
+    /// as the other connections do (see [`TlsSettings::sqlx_url_params`]).
     pub fn url(&self) -> String {
         let auth = match self.password() {
-            Some(p) => format!("{}:{}", self.user(), urlencode(&p)),
-            None => self.user().to_string(),
+            Some(p) => format!("{}:{}", percent_encode(self.user()), percent_encode(&p)),
+            None => percent_encode(self.user()),
         };
         format!(
-            "postgres://{auth}@{}:{}/{}",
+            "postgres://{auth}@{}:{}/{}?{}",
             self.host(),
             self.port(),
-            self.dbname()
+            percent_encode(self.dbname()),
+            self.tls.sqlx_url_params()
         )
     }
 
@@ -167,17 +170,6 @@ where
     });
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,7 +183,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.describe(), "legacy database at db:5433/cf");
         assert!(!format!("{c:?}").contains("s3cr3t"));
-        assert_eq!(c.url(), "postgres://sync:s3cr3t@db:5433/cf");
+        assert_eq!(c.url(), "postgres://sync:s3cr3t@db:5433/cf?sslmode=prefer");
+    }
+
+    #[test]
+    fn the_sqlx_url_carries_sslmode_and_sslrootcert() {
+        let c = DbConfig::parse(
+            "supra",
+            "host=db user=sync dbname=s sslmode=verify-full sslrootcert='/etc/ca dir/ca.pem'",
+        )
+        .unwrap();
+        assert_eq!(
+            c.url(),
+            "postgres://sync@db:5432/s?sslmode=verify-full&sslrootcert=%2Fetc%2Fca%20dir%2Fca.pem"
+        );
+        let c = DbConfig::parse("supra", "postgres://sync@db/s?sslmode=disable").unwrap();
+        assert_eq!(c.url(), "postgres://sync@db:5432/s?sslmode=disable");
     }
 
     #[test]

@@ -12,6 +12,28 @@
 //! ```
 //! tokio-postgres only knows `disable|prefer|require` and no `sslrootcert`, so those keys are
 //! taken out of the connection string first.
+//!
+//! The two connections not made by tokio-postgres get the same settings in their own form:
+//!
+//! ```text
+//!  TlsSettings::replication_tls ─► pgwire_replication::TlsConfig   (logical replication stream)
+//!  TlsSettings::sqlx_url_params ─► ?sslmode=…&sslrootcert=…        (sqlx migrator URL)
+//! ```
+//!
+//! Their TLS code is the libraries' own (rustls with ring in both), with these differences from
+//! the connector above:
+//!
+//! * `prefer` (both): TLS when the server answers the SSLRequest with `S`, plain when it
+//!   refuses; a failed handshake is an error, not a fallback to plain.
+//! * `verify-ca` (both): pgwire-replication 0.5 and sqlx 0.8 ignore a host name mismatch only
+//!   when rustls reports it as `NotValidForName`; rustls 0.23.46 reports
+//!   `NotValidForNameContext`, so `verify-ca` also requires the certificate to name the host
+//!   there (stricter, never weaker). Use `verify-full`.
+//! * System roots (replication stream, no `sslrootcert`): pgwire-replication takes one PEM
+//!   file, so the system bundle file is used (`SSL_CERT_FILE`, else the file openssl-probe
+//!   finds, e.g. `/etc/ssl/certs/ca-certificates.crt`); a directory-only store is not read.
+//! * `sslrootcert` (migrator): sqlx trusts the file *in addition to* the system roots.
+//! * Unix-domain sockets (stream): no TLS whatever the mode (as libpq).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +70,19 @@ pub struct TlsSettings {
     pub mode: TlsMode,
     /// `sslrootcert`: PEM file of the trusted CA(s); the system roots when absent.
     pub root_cert: Option<PathBuf>,
+}
+
+impl TlsMode {
+    /// libpq's name of the mode (`disable` … `verify-full`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 fn misconfigured(problem: String, fix: &str) -> PgError {
@@ -196,6 +231,18 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 impl TlsSettings {
     /// The rustls connector for these settings (`None` for `disable`).
     pub fn connector(&self) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, PgError> {
@@ -231,6 +278,76 @@ impl TlsSettings {
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+    }
+
+    /// The TLS configuration of the logical replication stream (pgwire-replication) to `host`
+    /// (the connection's host: a name, an IP address or a Unix socket directory).
+    ///
+    /// * `disable` → no TLS; a Unix-socket `host` → no TLS whatever the mode (as libpq).
+    /// * `prefer` → pgwire-replication's own `Prefer`: an SSLRequest first; TLS without
+    ///   certificate checks when the server accepts it, the plain connection when the server
+    ///   refuses it (`N`); a failed handshake is an error.
+    /// * `require` → TLS, certificate not verified.
+    /// * `verify-ca` / `verify-full` → TLS, chain verified against `sslrootcert`, or without it
+    ///   against the system CA bundle file (`SSL_CERT_FILE`, else the file openssl-probe finds);
+    ///   `verify-full` also checks the host name, an IP address against the certificate's IP
+    ///   addresses (as libpq). `verify-ca` currently also requires the name to match (see the
+    ///   module documentation).
+    ///
+    /// The root file is read here first, so a missing or unusable `sslrootcert` is the same
+    /// [`PgError::Misconfigured`] as for the other connections.
+    pub fn replication_tls(&self, host: &str) -> Result<pgwire_replication::TlsConfig, PgError> {
+        use pgwire_replication::{SslMode, TlsConfig};
+        if host.starts_with('/') {
+            return Ok(TlsConfig::disabled());
+        }
+        let verified_roots = || -> Result<Option<PathBuf>, PgError> {
+            self.roots()?;
+            Ok(Some(match &self.root_cert {
+                Some(path) => path.clone(),
+                None => openssl_probe::probe().cert_file.ok_or_else(|| {
+                    misconfigured(
+                        "no system CA bundle file found for the replication stream \
+                         (sslmode=verify-ca/verify-full without sslrootcert)"
+                            .into(),
+                        "set sslrootcert=/path/to/ca.pem in the connection string, or \
+                         SSL_CERT_FILE to the CA bundle file",
+                    )
+                })?,
+            }))
+        };
+        let config = match self.mode {
+            TlsMode::Disable => TlsConfig::disabled(),
+            TlsMode::Prefer => TlsConfig {
+                mode: SslMode::Prefer,
+                ..TlsConfig::disabled()
+            },
+            TlsMode::Require => TlsConfig::require(),
+            TlsMode::VerifyCa => TlsConfig::verify_ca(verified_roots()?),
+            TlsMode::VerifyFull => {
+                let config = TlsConfig::verify_full(verified_roots()?);
+                // pgwire-replication refuses verify-full to an IP address unless the name to
+                // verify is given explicitly; giving the address itself makes rustls check it
+                // against the certificate's IP addresses, as libpq does.
+                if host.parse::<std::net::IpAddr>().is_ok() {
+                    config.with_sni_hostname(host)
+                } else {
+                    config
+                }
+            }
+        };
+        Ok(config)
+    }
+
+    /// `sslmode=…` and, when set, `sslrootcert=…` (percent-encoded) as URL query parameters
+    /// for sqlx, which understands all five modes.
+    pub fn sqlx_url_params(&self) -> String {
+        let mut params = format!("sslmode={}", self.mode.as_str());
+        if let Some(path) = &self.root_cert {
+            params.push_str("&sslrootcert=");
+            params.push_str(&percent_encode(&path.to_string_lossy()));
+        }
+        params
     }
 
     fn roots(&self) -> Result<RootCertStore, PgError> {

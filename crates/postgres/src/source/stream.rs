@@ -1,8 +1,11 @@
 //! The replication connection: START_REPLICATION on a slot, events out, acknowledgements in.
+//!
+//! The connection uses TLS as the connection string's `sslmode` / `sslrootcert` say, through
+//! pgwire-replication's rustls support ([`crate::tls::TlsSettings::replication_tls`]).
 
 use std::time::Duration;
 
-use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
+use pgwire_replication::{PgWireError, ReplicationClient, ReplicationConfig, ReplicationEvent};
 use supra_sync_core::{Lsn, Side};
 
 use super::{HEARTBEAT_PREFIX, SourceEvent, TransactionAssembler, WATERMARK_PREFIX};
@@ -40,13 +43,27 @@ fn from_wire(lsn: pgwire_replication::Lsn) -> Lsn {
     Lsn(lsn.as_u64())
 }
 
+/// The stream's error with the database it came from; a TLS failure says what to check.
+fn stream_error(what: &str, e: &PgWireError) -> PgError {
+    let hint = if e.is_tls() {
+        "\nhint: check sslmode and sslrootcert (the CA that signed the server certificate) in \
+         the connection string, and that the certificate names the host connected to"
+    } else {
+        ""
+    };
+    PgError::Replication(format!("{what}: {e}{hint}"))
+}
+
 impl ReplicationSource {
-    /// Connects and starts streaming from `options.start_lsn` (the server starts at the later
-    /// of that and the slot's confirmed position).
+    /// Connects with TLS as the connection string says (`sslmode`, `sslrootcert`) and starts
+    /// streaming from `options.start_lsn` (the server starts at the later of that and the
+    /// slot's confirmed position). Returns once the server has accepted START_REPLICATION, so
+    /// a connection, TLS, authentication or slot error is returned here.
     pub async fn start(
         db: &DbConfig,
         options: SourceOptions,
     ) -> Result<ReplicationSource, PgError> {
+        let tls = db.tls().replication_tls(&db.host())?;
         let config = ReplicationConfig::new(
             db.host(),
             db.user(),
@@ -63,10 +80,16 @@ impl ReplicationSource {
         .with_application_name(format!("supra-sync {}", options.slot))
         .with_options(
             "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3",
-        );
-        let client = ReplicationClient::connect(config)
+        )
+        .with_tls(tls);
+        let what = db.describe();
+        let mut client = ReplicationClient::connect(config)
             .await
-            .map_err(|e| PgError::Replication(format!("{}: {e}", db.describe())))?;
+            .map_err(|e| stream_error(&what, &e))?;
+        client
+            .wait_started()
+            .await
+            .map_err(|e| stream_error(&what, &e))?;
         Ok(ReplicationSource {
             client,
             assembler: TransactionAssembler::new(options.side, options.drop_origins),
