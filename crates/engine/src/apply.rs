@@ -115,6 +115,13 @@ pub struct Applier {
     events: crate::events::DomainEvents,
     /// Conflict policy replacing the stage's (`reconcile --fix`).
     policy_override: Option<supra_sync_mapping::ConflictPolicy>,
+    /// Commits do not wait for the target's WAL flush (see [`Applier::durable`]).
+    asynchronous_commit: bool,
+    /// Target commits not yet known to be flushed: (target WAL position after the commit,
+    /// source position the commit carries), oldest first.
+    unflushed: std::collections::VecDeque<(Lsn, Lsn)>,
+    /// Highest source position whose target commit is known to be flushed.
+    durable_source: Lsn,
 }
 
 /// A fetch of rows: table plus `column = value` filter (values as text).
@@ -183,6 +190,52 @@ impl Applier {
             stages: crate::stage::StageBook::default(),
             events: crate::events::DomainEvents::default(),
             policy_override: None,
+            asynchronous_commit: false,
+            unflushed: std::collections::VecDeque::new(),
+            durable_source: Lsn::ZERO,
+        })
+    }
+
+    /// Commits without waiting for the target's WAL flush, as PostgreSQL's own logical
+    /// replication workers do. The source may then only be acknowledged up to
+    /// [`Applier::durable`]: a target crash loses the unflushed commits together with their
+    /// origin progress, and the source still holds them.
+    pub async fn use_asynchronous_commit(&mut self) -> Result<(), EngineError> {
+        self.target
+            .batch_execute("SET synchronous_commit = off")
+            .await
+            .map_err(|e| EngineError::sql("turning off synchronous commit", e))?;
+        self.asynchronous_commit = true;
+        Ok(())
+    }
+
+    /// The highest source position up to `wanted` that may be acknowledged: `wanted` when
+    /// every commit made so far is flushed on the target, else the source position of the
+    /// last flushed one.
+    pub async fn durable(&mut self, wanted: Lsn) -> Result<Lsn, EngineError> {
+        if self.unflushed.is_empty() {
+            return Ok(wanted);
+        }
+        let flushed: String = self
+            .target
+            .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
+            .await
+            .map_err(|e| EngineError::sql("reading the target's flushed WAL position", e))?
+            .get(0);
+        let flushed: Lsn = flushed
+            .parse()
+            .map_err(|e| EngineError::Definite(format!("flushed WAL position: {e}")))?;
+        while let Some(&(wal, source)) = self.unflushed.front() {
+            if wal > flushed {
+                break;
+            }
+            self.durable_source = self.durable_source.max(source);
+            self.unflushed.pop_front();
+        }
+        Ok(if self.unflushed.is_empty() {
+            wanted
+        } else {
+            wanted.min(self.durable_source)
         })
     }
 
@@ -456,28 +509,48 @@ impl Applier {
         tx.commit()
             .await
             .map_err(|e| EngineError::sql("committing the target transaction", e))?;
+        if self.asynchronous_commit {
+            let wal: String = self
+                .target
+                .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+                .await
+                .map_err(|e| EngineError::sql("reading the target's WAL position", e))?
+                .get(0);
+            let wal: Lsn = wal
+                .parse()
+                .map_err(|e| EngineError::Definite(format!("target WAL position: {e}")))?;
+            self.unflushed.push_back((wal, end_lsn));
+        }
         // Staged statements belong to the transaction that just committed (documented in
         // `stage_statement`); a failed commit keeps them for the isolating retry.
         self.staged.clear();
-        if reverse && !self.pending_unpark.is_empty() {
-            self.bookkeeping()
-                .execute(
+        if reverse && let Some(book) = self.book.as_mut() {
+            // All of the SUPRA bookkeeping of the batch in one SUPRA transaction, so it is
+            // never half written. It follows the legacy commit: a crash in between loses it
+            // (the changes are in legacy, their log rows and versions are not) — a known gap.
+            let book = book
+                .transaction()
+                .await
+                .map_err(|e| EngineError::sql("starting the bookkeeping transaction", e))?;
+            if !self.pending_unpark.is_empty() {
+                book.execute(
                     "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
                     &[&self.pending_unpark],
                 )
                 .await
                 .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
-        }
-        if reverse {
-            let book = self.bookkeeping();
-            checks::write_versions(book, &versions).await?;
+            }
+            checks::write_versions(&book, &versions).await?;
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
-                book::rekey_mapping(book, entity, old, new).await?;
+                book::rekey_mapping(&book, entity, old, new).await?;
             }
             let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
-            book::write_log(book, &logs).await?;
+            book::write_log(&book, &logs).await?;
             let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
-            book::write_parked(book, &parked).await?;
+            book::write_parked(&book, &parked).await?;
+            book.commit()
+                .await
+                .map_err(|e| EngineError::sql("committing the bookkeeping", e))?;
         }
         Ok(())
     }

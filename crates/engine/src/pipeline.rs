@@ -4,7 +4,7 @@
 //! ```text
 //!  ReplicationSource.next() ──► batch (≤ max_batch_changes, drained without waiting)
 //!          ▲                          │ Applier::apply (one target transaction)
-//!          └── acknowledge(end_lsn) ◄─┘ only after COMMIT returned
+//!          └── acknowledge(end_lsn) ◄─┘ only once the COMMIT is flushed on the target
 //!  heartbeat task: pg_logical_emit_message on the source every heartbeat_interval, so an idle
 //!  source still moves its slot forward.
 //! ```
@@ -255,6 +255,7 @@ impl Pipeline {
         };
         let mut applier =
             Applier::new(applier_opts, self.mappings.clone(), target, book, reader).await?;
+        applier.use_asynchronous_commit().await?;
         applier.set_domain_events(crate::events::DomainEvents::new(
             &self.mappings,
             &self.opts.domain_events,
@@ -283,7 +284,10 @@ impl Pipeline {
         let mut batch: Vec<Transaction> = Vec::new();
         let mut batch_changes = 0usize;
         let mut skipped_to: Option<Lsn> = None;
+        // Position requested for acknowledgement, and what was acknowledged (never more than
+        // the target has flushed: the applier commits asynchronously).
         let mut position = start_lsn;
+        let mut acked = start_lsn;
         loop {
             // Start the next snapshot chunk when nothing else is pending.
             if batch.is_empty()
@@ -296,6 +300,7 @@ impl Pipeline {
                     ev = source.next() => ev?,
                     _ = heartbeat_tick.tick() => {
                         emit_heartbeat(&heartbeat).await?;
+                        self.acknowledge(&mut applier, &source, position, &mut acked).await?;
                         if let Some(state) = snapshot.as_mut() {
                             state.refresh(&self.mappings).await?;
                         }
@@ -331,10 +336,9 @@ impl Pipeline {
                     }
                 }
                 Some(SourceEvent::Idle { wal_end }) if batch.is_empty() => {
-                    source.acknowledge(wal_end);
-                    self.stats
-                        .acknowledged_lsn
-                        .fetch_max(wal_end.0, Ordering::Relaxed);
+                    position = position.max(wal_end);
+                    self.acknowledge(&mut applier, &source, position, &mut acked)
+                        .await?;
                     continue;
                 }
                 Some(SourceEvent::Idle { .. }) => {}
@@ -372,12 +376,30 @@ impl Pipeline {
             }
             if let Some(lsn) = ack {
                 position = position.max(lsn);
-                source.acknowledge(position);
-                self.stats
-                    .acknowledged_lsn
-                    .fetch_max(position.0, Ordering::Relaxed);
             }
+            self.acknowledge(&mut applier, &source, position, &mut acked)
+                .await?;
         }
+    }
+
+    /// Acknowledges to the source what the target holds durably of `position`, when that
+    /// is more than `acked`.
+    async fn acknowledge(
+        &self,
+        applier: &mut Applier,
+        source: &ReplicationSource,
+        position: Lsn,
+        acked: &mut Lsn,
+    ) -> Result<(), EngineError> {
+        let durable = applier.durable(position).await?;
+        if durable > *acked {
+            *acked = durable;
+            source.acknowledge(durable);
+            self.stats
+                .acknowledged_lsn
+                .fetch_max(durable.0, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn record(&self, summary: &crate::BatchSummary, batch: &[Transaction]) {

@@ -274,7 +274,9 @@ async fn read_rows(
     schemas: &Schemas,
     checks: &[&Check],
 ) -> Result<CurrentRows, EngineError> {
-    let mut groups: HashMap<(&TableName, &[String], &[String]), Vec<&Check>> = HashMap::new();
+    // Checks read by one statement: same table, key columns and compared columns.
+    type Shape<'a> = (&'a TableName, &'a [String], &'a [String]);
+    let mut groups: HashMap<Shape<'_>, Vec<&Check>> = HashMap::new();
     for c in checks {
         groups
             .entry((&c.table, c.key_columns.as_slice(), c.columns.as_slice()))
