@@ -15,8 +15,10 @@
 //! Forward (legacy → SUPRA) writes data and bookkeeping in one SUPRA transaction. Reverse
 //! (SUPRA → legacy, bidirectional entities) writes data in legacy under the origin; identity
 //! mappings for rows born in SUPRA are committed to SUPRA *before* the legacy write, so a crash
-//! in between reuses the same legacy id on replay; its log rows are written after the legacy
-//! commit.
+//! in between reuses the same legacy id on replay; the rest of its bookkeeping (log rows,
+//! agreed versions, parked changes) is carried in the legacy transaction as a logical message
+//! and written to SUPRA after the legacy commit, or by the legacy → SUPRA pipeline when it
+//! meets the message if supra-sync died in between ([`crate::booking`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -39,6 +41,7 @@ use crate::write::TargetWriter;
 use crate::{EngineError, park, raw};
 
 mod checks;
+pub(crate) use checks::write_versions;
 
 /// How an applier behaves.
 #[derive(Debug, Clone)]
@@ -237,6 +240,44 @@ impl Applier {
         } else {
             wanted.min(self.durable_source)
         })
+    }
+
+    /// Writes the bookkeeping a SUPRA → legacy batch carried into its legacy transaction
+    /// (met by the legacy → SUPRA pipeline in that echo transaction ending at `end_lsn`),
+    /// unless it was written already. Returns whether it wrote it.
+    pub async fn record_booking(&mut self, content: &str, end_lsn: Lsn) -> Result<bool, EngineError> {
+        let booking = crate::booking::Booking::from_json(content)?;
+        let tx = self
+            .target
+            .transaction()
+            .await
+            .map_err(|e| EngineError::sql("starting the bookkeeping transaction", e))?;
+        let wrote = booking.write(&tx).await?;
+        tx.commit()
+            .await
+            .map_err(|e| EngineError::sql("committing the bookkeeping", e))?;
+        if wrote {
+            tracing::info!(
+                booking = %booking.id,
+                changes = booking.logs.len(),
+                "wrote the bookkeeping of a SUPRA → legacy batch from its legacy transaction"
+            );
+            if self.asynchronous_commit {
+                self.unflushed.push_back((self.wal_insert_position().await?, end_lsn));
+            }
+        }
+        Ok(wrote)
+    }
+
+    async fn wal_insert_position(&self) -> Result<Lsn, EngineError> {
+        let wal: String = self
+            .target
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+            .await
+            .map_err(|e| EngineError::sql("reading the target's WAL position", e))?
+            .get(0);
+        wal.parse()
+            .map_err(|e| EngineError::Definite(format!("target WAL position: {e}")))
     }
 
     /// Appends SUPRA domain events for the changes of these entities (forward only).
@@ -506,48 +547,43 @@ impl Applier {
             .await
             .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
         }
+        // SUPRA → legacy: the batch's SUPRA bookkeeping travels inside the legacy transaction
+        // too, so it can be written even if supra-sync dies right after the commit.
+        let booking = if reverse {
+            let booking = crate::booking::Booking {
+                id: Uuid::new_v4(),
+                logs: plans.iter().map(|p| p.log.clone()).collect(),
+                versions,
+                rekeys: plans.iter().filter_map(|p| p.rekey.clone()).collect(),
+                parked: plans.iter().flat_map(|p| p.parked.clone()).collect(),
+                unpark: self.pending_unpark.clone(),
+            };
+            tx.execute(
+                "SELECT pg_logical_emit_message(true, $1, $2::text)",
+                &[&crate::booking::BOOKING_PREFIX, &booking.to_json()],
+            )
+            .await
+            .map_err(|e| EngineError::sql("carrying the bookkeeping in the legacy transaction", e))?;
+            Some(booking)
+        } else {
+            None
+        };
         tx.commit()
             .await
             .map_err(|e| EngineError::sql("committing the target transaction", e))?;
         if self.asynchronous_commit {
-            let wal: String = self
-                .target
-                .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
-                .await
-                .map_err(|e| EngineError::sql("reading the target's WAL position", e))?
-                .get(0);
-            let wal: Lsn = wal
-                .parse()
-                .map_err(|e| EngineError::Definite(format!("target WAL position: {e}")))?;
+            let wal = self.wal_insert_position().await?;
             self.unflushed.push_back((wal, end_lsn));
         }
         // Staged statements belong to the transaction that just committed (documented in
         // `stage_statement`); a failed commit keeps them for the isolating retry.
         self.staged.clear();
-        if reverse && let Some(book) = self.book.as_mut() {
-            // All of the SUPRA bookkeeping of the batch in one SUPRA transaction, so it is
-            // never half written. It follows the legacy commit: a crash in between loses it
-            // (the changes are in legacy, their log rows and versions are not) — a known gap.
+        if let (Some(booking), Some(book)) = (booking, self.book.as_mut()) {
             let book = book
                 .transaction()
                 .await
                 .map_err(|e| EngineError::sql("starting the bookkeeping transaction", e))?;
-            if !self.pending_unpark.is_empty() {
-                book.execute(
-                    "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
-                    &[&self.pending_unpark],
-                )
-                .await
-                .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
-            }
-            checks::write_versions(&book, &versions).await?;
-            for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
-                book::rekey_mapping(&book, entity, old, new).await?;
-            }
-            let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
-            book::write_log(&book, &logs).await?;
-            let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
-            book::write_parked(&book, &parked).await?;
+            booking.write(&book).await?;
             book.commit()
                 .await
                 .map_err(|e| EngineError::sql("committing the bookkeeping", e))?;

@@ -25,7 +25,20 @@ pub enum LogStatus {
 }
 
 impl LogStatus {
-    fn as_str(self) -> &'static str {
+    /// Reads a `sync_log.status` value (not `retried`, which supra-sync never writes).
+    pub fn parse(text: &str) -> Option<LogStatus> {
+        [
+            LogStatus::Applied,
+            LogStatus::Failed,
+            LogStatus::Skipped,
+            LogStatus::Held,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// The `sync_log.status` spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             LogStatus::Applied => "applied",
             LogStatus::Failed => "failed",

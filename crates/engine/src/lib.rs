@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod book;
+pub mod booking;
 pub mod conflict;
 pub mod events;
 pub mod park;

@@ -329,7 +329,10 @@ impl Pipeline {
                         continue;
                     }
                 }
-                Some(SourceEvent::Skipped { end_lsn }) => {
+                Some(SourceEvent::Skipped { end_lsn, bookings }) => {
+                    for content in &bookings {
+                        applier.record_booking(content, end_lsn).await?;
+                    }
                     skipped_to = Some(end_lsn);
                     if !batch.is_empty() {
                         continue;

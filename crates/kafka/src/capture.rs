@@ -147,7 +147,7 @@ async fn run_once(
                     continue;
                 }
             }
-            Some(SourceEvent::Skipped { end_lsn }) => {
+            Some(SourceEvent::Skipped { end_lsn, .. }) => {
                 pending_ack = Some(pending_ack.map_or(end_lsn, |a| a.max(end_lsn)));
                 if !batch.is_empty() {
                     continue;

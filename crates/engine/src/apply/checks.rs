@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::Planned;
 use crate::EngineError;
 use crate::book::LogStatus;
+use crate::booking::Version;
 use crate::conflict::{self, Check, Current, Verdict};
 
 type Schemas = HashMap<TableName, Arc<RowSchema>>;
@@ -130,15 +131,6 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// The versions both sides agree on after a write.
-pub(super) struct Version {
-    entity: String,
-    key: String,
-    supra_hash: String,
-    legacy_hash: String,
-    written_to: Side,
-    written_at: Option<DateTime<Utc>>,
-}
 
 /// After the writes: queues the changes held behind open conflicts, and reads back (under
 /// the row lock) the new agreed version of every checked row that was written.
@@ -183,7 +175,7 @@ pub(super) async fn record_versions(
             key: check.legacy_key.clone(),
             supra_hash,
             legacy_hash,
-            written_to: check.source.other(),
+            written_to: check.source.other().to_string(),
             written_at: now.read_at,
         });
     }
@@ -192,7 +184,7 @@ pub(super) async fn record_versions(
 
 /// Stores the agreed versions (SUPRA image hash, legacy image hash) of synced rows and when
 /// supra-sync wrote them, in one statement (the last version of a row wins).
-pub(super) async fn write_versions<C: GenericClient>(
+pub(crate) async fn write_versions<C: GenericClient>(
     client: &C,
     versions: &[Version],
 ) -> Result<(), EngineError> {
@@ -211,7 +203,7 @@ pub(super) async fn write_versions<C: GenericClient>(
     let (entities, keys) = (pick(&|v| v.entity.clone()), pick(&|v| v.key.clone()));
     let supra = pick(&|v| v.supra_hash.clone());
     let legacy = pick(&|v| v.legacy_hash.clone());
-    let sides = pick(&|v| v.written_to.to_string());
+    let sides = pick(&|v| v.written_to.clone());
     let at: Vec<Option<DateTime<Utc>>> = order.iter().map(|&i| versions[i].written_at).collect();
     client
         .execute(

@@ -286,3 +286,80 @@ async fn an_idle_source_with_a_busy_unrelated_table_does_not_retain_wal() {
     running.stop().await.unwrap();
     env.teardown().await;
 }
+
+/// A SUPRA → legacy batch whose bookkeeping never reached SUPRA (supra-sync died right after
+/// the legacy commit) is booked by the legacy → SUPRA pipeline from the message the batch
+/// carried in its legacy transaction — once, however often that message is met.
+#[tokio::test]
+async fn a_reverse_batch_killed_before_its_bookkeeping_is_booked_from_its_legacy_transaction() {
+    let env = SyncEnv::new().await;
+    let forward = env.start(Side::Legacy);
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = supra_admin(&env).await;
+    let mut booking = supra_sync_engine::booking::Booking::new();
+    booking.logs.push(supra_sync_engine::book::LogRow {
+        entity: "persona".into(),
+        entity_id: "5001".into(),
+        supra_id: Some(uuid::Uuid::new_v4()),
+        source: Side::Supra,
+        operation: "insert",
+        diff: Some(serde_json::json!({"name": "Núñez"})),
+        raw: serde_json::json!({"op": "insert"}),
+        status: supra_sync_engine::book::LogStatus::Applied,
+        error: None,
+        source_lsn: Lsn(0x1_0000_0000),
+        source_xid: 731,
+        commit_ts: chrono::Utc::now(),
+    });
+    // What a reverse batch writes into its legacy transaction, under the reverse origin (an
+    // echo the forward pipeline skips); twice, as after a replay.
+    for _ in 0..2 {
+        legacy
+            .batch_execute(&format!(
+                "SELECT pg_replication_origin_session_setup('{}');
+                 BEGIN;
+                 SELECT pg_logical_emit_message(true, '{}', '{}');
+                 COMMIT;
+                 SELECT pg_replication_origin_session_reset();",
+                env.names.origin(Side::Supra),
+                supra_sync_engine::booking::BOOKING_PREFIX,
+                booking.to_json().replace('\'', "''"),
+            ))
+            .await
+            .unwrap();
+    }
+    // A later plain legacy change: once it is in SUPRA, both echoes were streamed.
+    legacy
+        .batch_execute("INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre) VALUES (7, 'F', 'Marcador')")
+        .await
+        .unwrap();
+    wait_count(&supra, PERSONS, 1).await;
+    let log: Vec<(String, String, i64)> = supra
+        .query(
+            "SELECT direction::text, entity_id::text, source_xid FROM supra_sync.sync_log ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let rows: Vec<(&str, &str)> = log.iter().map(|(d, k, _)| (d.as_str(), k.as_str())).collect();
+    assert_eq!(
+        rows,
+        [("supra_to_legacy", "5001"), ("legacy_to_supra", "7")],
+        "the booking is written once, before the later change"
+    );
+    assert_eq!(log[0].2, 731, "the booked row keeps its source transaction");
+    let booked: i64 = supra
+        .query_one(
+            "SELECT count(*) FROM supra_sync.reverse_bookings WHERE id = $1",
+            &[&booking.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(booked, 1);
+    forward.stop().await.unwrap();
+    env.teardown().await;
+}

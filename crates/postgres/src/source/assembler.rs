@@ -21,6 +21,9 @@ pub enum SourceEvent {
     Skipped {
         /// Position just past its commit.
         end_lsn: Lsn,
+        /// Contents of its transactional [`crate::source::BOOKING_PREFIX`] messages: the
+        /// bookkeeping a SUPRA → legacy batch carried into its legacy transaction.
+        bookings: Vec<String>,
     },
     /// A non-transactional snapshot watermark (`pg_logical_emit_message(false, …)`).
     Watermark {
@@ -42,6 +45,7 @@ struct Building {
     commit_ts: DateTime<Utc>,
     origin: Option<String>,
     changes: Vec<Change>,
+    bookings: Vec<String>,
 }
 
 /// Assembles transactions from pgoutput messages and keeps the relation cache.
@@ -86,7 +90,16 @@ impl TransactionAssembler {
             commit_ts: pg_micros_to_utc(commit_time_micros),
             origin: None,
             changes: Vec::new(),
+            bookings: Vec::new(),
         });
+    }
+
+    /// A transactional booking message inside the current transaction.
+    pub fn booking(&mut self, content: &[u8]) {
+        if let Some(b) = self.current.as_mut() {
+            b.bookings
+                .push(String::from_utf8_lossy(content).into_owned());
+        }
     }
 
     /// A transaction commits: returns it, or `Skipped` when its origin is dropped.
@@ -99,7 +112,10 @@ impl TransactionAssembler {
             .as_ref()
             .is_some_and(|o| self.drop_origins.contains(o))
         {
-            return Ok(SourceEvent::Skipped { end_lsn });
+            return Ok(SourceEvent::Skipped {
+                end_lsn,
+                bookings: b.bookings,
+            });
         }
         Ok(SourceEvent::Transaction(Transaction {
             side: self.side,
@@ -320,7 +336,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             a.commit(Lsn(200), Lsn(220)).unwrap(),
-            SourceEvent::Skipped { end_lsn: Lsn(220) }
+            SourceEvent::Skipped {
+                end_lsn: Lsn(220),
+                bookings: Vec::new(),
+            }
         );
     }
 

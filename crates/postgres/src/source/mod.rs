@@ -30,6 +30,10 @@ pub const WATERMARK_PREFIX: &str = "supra_sync.watermark";
 /// advancing even when no published table changes.
 pub const HEARTBEAT_PREFIX: &str = "supra_sync.heartbeat";
 
+/// Prefix of the transactional message in which a SUPRA → legacy batch carries its own
+/// bookkeeping into its legacy transaction (see `sql/sync/1007_reverse_bookings.sql`).
+pub const BOOKING_PREFIX: &str = "supra_sync.booking";
+
 /// Emits one heartbeat on the source (non-transactional logical message).
 pub async fn emit_heartbeat(client: &tokio_postgres::Client) -> Result<(), crate::PgError> {
     client

@@ -8,7 +8,9 @@ use std::time::Duration;
 use pgwire_replication::{PgWireError, ReplicationClient, ReplicationConfig, ReplicationEvent};
 use supra_sync_core::{Lsn, Side};
 
-use super::{HEARTBEAT_PREFIX, SourceEvent, TransactionAssembler, WATERMARK_PREFIX};
+use super::{
+    BOOKING_PREFIX, HEARTBEAT_PREFIX, SourceEvent, TransactionAssembler, WATERMARK_PREFIX,
+};
 use crate::{DbConfig, PgError};
 
 /// Where and how to stream.
@@ -154,6 +156,12 @@ impl ReplicationSource {
                         wal_end: from_wire(lsn),
                     }));
                 }
+                ReplicationEvent::Message {
+                    transactional: true,
+                    prefix,
+                    content,
+                    ..
+                } if prefix == BOOKING_PREFIX => self.assembler.booking(&content),
                 ReplicationEvent::Message { .. } => {}
                 ReplicationEvent::KeepAlive { wal_end, .. } => {
                     if !self.assembler.in_transaction() {
