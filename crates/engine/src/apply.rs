@@ -245,7 +245,11 @@ impl Applier {
     /// Writes the bookkeeping a SUPRA → legacy batch carried into its legacy transaction
     /// (met by the legacy → SUPRA pipeline in that echo transaction ending at `end_lsn`),
     /// unless it was written already. Returns whether it wrote it.
-    pub async fn record_booking(&mut self, content: &str, end_lsn: Lsn) -> Result<bool, EngineError> {
+    pub async fn record_booking(
+        &mut self,
+        content: &str,
+        end_lsn: Lsn,
+    ) -> Result<bool, EngineError> {
         let booking = crate::booking::Booking::from_json(content)?;
         let tx = self
             .target
@@ -263,7 +267,8 @@ impl Applier {
                 "wrote the bookkeeping of a SUPRA → legacy batch from its legacy transaction"
             );
             if self.asynchronous_commit {
-                self.unflushed.push_back((self.wal_insert_position().await?, end_lsn));
+                self.unflushed
+                    .push_back((self.wal_insert_position().await?, end_lsn));
             }
         }
         Ok(wrote)
@@ -563,7 +568,9 @@ impl Applier {
                 &[&crate::booking::BOOKING_PREFIX, &booking.to_json()],
             )
             .await
-            .map_err(|e| EngineError::sql("carrying the bookkeeping in the legacy transaction", e))?;
+            .map_err(|e| {
+                EngineError::sql("carrying the bookkeeping in the legacy transaction", e)
+            })?;
             Some(booking)
         } else {
             None
@@ -997,6 +1004,28 @@ impl Applier {
                     ctx.add_mapping(&name, &key, id);
                     planned.log.supra_id = Some(id);
                     planned.ops = entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?;
+                    if entity.direction() == Direction::Bidirectional {
+                        planned.check = Some(Check {
+                            entity: name.clone(),
+                            legacy_key: key,
+                            supra_id: id,
+                            policy: self
+                                .policy_override
+                                .unwrap_or_else(|| self.stages.policy(entity)),
+                            source: Side::Legacy,
+                            table: entity.supra_tables()[0].clone(),
+                            key_columns: vec![entity.supra_id_column().to_string()],
+                            key_values: vec![Value::Uuid(id)],
+                            columns: supra_image_columns(entity),
+                            incoming_image: change
+                                .old
+                                .as_ref()
+                                .map_or(serde_json::Value::Null, Row::to_json),
+                            incoming_hash: String::new(),
+                            incoming_ts: tx.commit_ts,
+                            deleting: true,
+                        });
+                    }
                     return Ok(());
                 }
                 _ => {
@@ -1132,6 +1161,7 @@ impl Applier {
                 incoming_image: row.to_json(),
                 incoming_hash: conflict::row_hash(&row, &[]),
                 incoming_ts: tx.commit_ts,
+                deleting: false,
             });
         }
         planned.mappings.push(MappingRow {
@@ -1243,6 +1273,26 @@ impl Applier {
                 key_columns: entity.legacy_key().to_vec(),
                 key_values: parse_key_text(&legacy_key),
             }];
+            planned.check = Some(Check {
+                entity: name.clone(),
+                legacy_key: legacy_key.clone(),
+                supra_id,
+                policy: self
+                    .policy_override
+                    .unwrap_or_else(|| self.stages.policy(entity)),
+                source: Side::Supra,
+                table: entity.legacy_table().clone(),
+                key_columns: entity.legacy_key().to_vec(),
+                key_values: parse_key_text(&legacy_key),
+                columns: Vec::new(),
+                incoming_image: change
+                    .old
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, Row::to_json),
+                incoming_hash: String::new(),
+                incoming_ts: tx.commit_ts,
+                deleting: true,
+            });
             return Ok(());
         }
         let mut row = change
@@ -1302,6 +1352,7 @@ impl Applier {
             incoming_image: row.to_json(),
             incoming_hash: conflict::row_hash(&row, &image),
             incoming_ts: tx.commit_ts,
+            deleting: false,
         });
         planned.mappings.push(MappingRow {
             entity: name,

@@ -86,6 +86,8 @@ pub struct Check {
     pub incoming_hash: String,
     /// Commit time of the incoming change.
     pub incoming_ts: DateTime<Utc>,
+    /// The incoming change deletes the row.
+    pub deleting: bool,
 }
 
 /// The target row as it is now.
@@ -180,10 +182,15 @@ pub async fn read_many<C: GenericClient>(
         .map(|k| format!("{}::text", quote_ident(k)))
         .collect::<Vec<_>>()
         .join(", ");
+    let order = keys
+        .iter()
+        .map(|k| format!("t.{}", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {}, pg_xact_commit_timestamp(xmin), clock_timestamp(), {key_texts} FROM {}
+        "SELECT {}, pg_xact_commit_timestamp(t.xmin), clock_timestamp(), {key_texts} FROM {} AS t
           WHERE ({key_list}) IN (SELECT {wanted} FROM unnest({unnest}) AS u({aliases}))
-          ORDER BY {key_list} FOR UPDATE",
+          ORDER BY {order} FOR UPDATE OF t",
         select_list(schema, &columns),
         first.table.quoted()
     );
@@ -303,6 +310,9 @@ pub fn decide(check: &Check, expected: Option<&str>, current: &Current) -> Verdi
     let Some(expected) = expected else {
         return Verdict::Apply;
     };
+    if check.deleting && current.hash.is_none() {
+        return Verdict::Apply; // already gone: nothing to disagree about
+    }
     if current.hash.as_deref() == Some(expected) {
         return Verdict::Apply;
     }
@@ -340,7 +350,9 @@ pub async fn record<C: GenericClient>(
     current: &Current,
     verdict: Verdict,
 ) -> Result<Uuid, EngineError> {
-    let conflict_type = if current.hash.is_none() {
+    let conflict_type = if check.deleting {
+        "delete_vs_update"
+    } else if current.hash.is_none() {
         "update_missing"
     } else {
         "concurrent_update"
@@ -497,6 +509,7 @@ mod tests {
             incoming_image: Json::Null,
             incoming_hash: String::new(),
             incoming_ts: DateTime::from_timestamp(ts, 0).unwrap(),
+            deleting: false,
         }
     }
 

@@ -241,8 +241,15 @@ impl RowReader {
                 format!("({key_list}) > ({placeholders})")
             }
         };
+        // Ordered by the table's own key columns (`t.`): unqualified, ORDER BY would pick the
+        // select list's text casts of the same name and page in text order, skipping rows.
+        let order = keys
+            .iter()
+            .map(|c| format!("t.{}", quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "SELECT {} FROM {} WHERE {condition} ORDER BY {key_list} LIMIT {limit}",
+            "SELECT {} FROM {} AS t WHERE {condition} ORDER BY {order} LIMIT {limit}",
             Self::select_list(&schema),
             table.quoted()
         );

@@ -131,7 +131,6 @@ pub(super) async fn run(
     Ok(())
 }
 
-
 /// After the writes: queues the changes held behind open conflicts, and reads back (under
 /// the row lock) the new agreed version of every checked row that was written.
 pub(super) async fn record_versions(
@@ -157,7 +156,7 @@ pub(super) async fn record_versions(
         .iter()
         .filter(|p| !p.ops.is_empty() && p.log.status == LogStatus::Applied)
         .filter_map(|p| p.check.as_ref())
-        .filter(|c| schemas.contains_key(&c.table))
+        .filter(|c| !c.deleting && schemas.contains_key(&c.table))
         .collect();
     let mut current = read_rows(tx, schemas, &written).await?;
     let mut versions = Vec::with_capacity(written.len());

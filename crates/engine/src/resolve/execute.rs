@@ -301,6 +301,7 @@ async fn version(
         incoming_image: json!({}),
         incoming_hash: String::new(),
         incoming_ts: Utc::now(),
+        deleting: false,
     };
     let current = conflict::read_current(tx, &schema, &check).await?;
     let at = match current.read_at {

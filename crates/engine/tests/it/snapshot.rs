@@ -115,3 +115,58 @@ async fn snapshot_loads_existing_rows_while_writes_go_on() {
     running.stop().await.unwrap();
     env.teardown().await;
 }
+
+/// Several full chunks and a partial one, nothing written meanwhile: every row arrives.
+#[tokio::test]
+async fn a_snapshot_of_many_chunks_copies_every_row() {
+    let env = SyncEnv::new().await;
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = env.supra.connect().await.unwrap();
+    supra
+        .batch_execute("SET app.is_admin = 'true'")
+        .await
+        .unwrap();
+    seed_people_and_contracts(&legacy, 5_000).await;
+    Snapshotter::request(&supra, &env.mappings, &["persona".to_string()])
+        .await
+        .unwrap();
+    let running = env.start_with(Side::Legacy, |o| o.snapshot_chunk_rows = 1_200);
+    wait_until("persona snapshot done", Duration::from_secs(120), || async {
+        let status: Option<String> = supra
+            .query_opt("SELECT status::text FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'", &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.get(0));
+        Ok(status.as_deref() == Some("done"))
+    })
+    .await
+    .unwrap();
+    let (copied, chunks): (i64, i64) = supra
+        .query_one(
+            "SELECT rows_copied, chunks_done FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    let ranges: Vec<String> = supra
+        .query(
+            "SELECT min(k)::text || '..' || max(k)::text FROM (
+                SELECT legacy_id::bigint AS k, legacy_id::bigint - row_number() OVER (ORDER BY legacy_id::bigint) AS grp
+                  FROM supra_sync.sync_mappings WHERE entity_type = 'persona') s GROUP BY grp ORDER BY min(k)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        (copied, chunks),
+        (5_000, 5),
+        "rows read and chunks; keys in SUPRA: {ranges:?}"
+    );
+    wait_count(&supra, "SELECT count(*) FROM persons", 5_000).await;
+    running.stop().await.unwrap();
+    env.teardown().await;
+}

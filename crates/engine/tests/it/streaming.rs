@@ -344,7 +344,10 @@ async fn a_reverse_batch_killed_before_its_bookkeeping_is_booked_from_its_legacy
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let rows: Vec<(&str, &str)> = log.iter().map(|(d, k, _)| (d.as_str(), k.as_str())).collect();
+    let rows: Vec<(&str, &str)> = log
+        .iter()
+        .map(|(d, k, _)| (d.as_str(), k.as_str()))
+        .collect();
     assert_eq!(
         rows,
         [("supra_to_legacy", "5001"), ("legacy_to_supra", "7")],

@@ -197,11 +197,9 @@ async fn manual_holds_only_the_conflicting_person_until_resolved() {
     env.teardown().await;
 }
 
-/// Known engine gap: a delete is applied without the supersession rule or a conflict check, so
-/// SUPRA's concurrent delete, arriving after legacy's update won, deletes the legacy row while
-/// SUPRA keeps it. Un-ignore once deletes are checked like updates.
+/// SUPRA's concurrent delete arrives after legacy's update won (and re-created the SUPRA row):
+/// it is superseded, so the legacy row stays.
 #[tokio::test]
-#[ignore = "engine gap: deletes bypass the conflict check and the supersession rule"]
 async fn delete_vs_update_under_legacy_wins_keeps_the_legacy_row() {
     let env = SyncEnv::with_persona_policy("legacy_wins").await;
     let (legacy, supra) = concurrent_edit(
