@@ -144,9 +144,8 @@ pub async fn read_current<C: GenericClient>(
 }
 
 /// Locks and reads, in one statement, the target rows of several checks that share a table,
-/// key columns and compared columns. Keyed by the key values' text as the server prints them;
-/// rows not found are absent (callers fall back to [`read_current`], which also covers key
-/// values whose text form the server would print differently).
+/// key columns and compared columns. Every requested key is in the result, keyed by
+/// [`key_text`] exactly as sent: [`Current::missing`] when the target has no such row.
 pub async fn read_many<C: GenericClient>(
     client: &C,
     schema: &RowSchema,
@@ -156,19 +155,17 @@ pub async fn read_many<C: GenericClient>(
     let Some(first) = checks.first() else {
         return Ok(found);
     };
+    let mut requested: Vec<Vec<Option<String>>> = checks.iter().map(|c| key_text(c)).collect();
+    requested.sort();
+    requested.dedup();
     let columns = compared_columns(schema, first);
     let keys = &first.key_columns;
-    let key_list = keys
-        .iter()
-        .map(|k| quote_ident(k))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let wanted = keys
+    let join = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("k{i}::{}", column_type(schema, k)))
+        .map(|(i, k)| format!("t.{} = u.k{i}::{}", quote_ident(k), column_type(schema, k)))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(" AND ");
     let unnest = (1..=keys.len())
         .map(|i| format!("${i}::text[]"))
         .collect::<Vec<_>>()
@@ -177,9 +174,8 @@ pub async fn read_many<C: GenericClient>(
         .map(|i| format!("k{i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let key_texts = keys
-        .iter()
-        .map(|k| format!("{}::text", quote_ident(k)))
+    let sent = (0..keys.len())
+        .map(|i| format!("u.k{i}"))
         .collect::<Vec<_>>()
         .join(", ");
     let order = keys
@@ -187,20 +183,17 @@ pub async fn read_many<C: GenericClient>(
         .map(|k| format!("t.{}", quote_ident(k)))
         .collect::<Vec<_>>()
         .join(", ");
+    // The requested key texts come back as sent, so a key the server would print differently
+    // still finds its row; rows are locked in key order.
     let sql = format!(
-        "SELECT {}, pg_xact_commit_timestamp(t.xmin), clock_timestamp(), {key_texts} FROM {} AS t
-          WHERE ({key_list}) IN (SELECT {wanted} FROM unnest({unnest}) AS u({aliases}))
+        "SELECT {}, pg_xact_commit_timestamp(t.xmin), clock_timestamp(), {sent}
+           FROM {} AS t JOIN unnest({unnest}) AS u({aliases}) ON {join}
           ORDER BY {order} FOR UPDATE OF t",
         select_list(schema, &columns),
         first.table.quoted()
     );
     let arrays: Vec<Vec<Option<String>>> = (0..keys.len())
-        .map(|i| {
-            checks
-                .iter()
-                .map(|c| c.key_values.get(i).and_then(Value::to_text))
-                .collect()
-        })
+        .map(|i| requested.iter().map(|k| k.get(i).cloned().flatten()).collect())
         .collect();
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
         .iter()
@@ -214,6 +207,9 @@ pub async fn read_many<C: GenericClient>(
             .map(|i| row.get(columns.len() + 2 + i))
             .collect();
         found.insert(key, to_current(row, schema, &columns));
+    }
+    for key in requested {
+        found.entry(key).or_insert_with(Current::missing);
     }
     Ok(found)
 }

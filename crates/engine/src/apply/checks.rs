@@ -286,8 +286,7 @@ async fn read_rows(
     Ok(found)
 }
 
-/// The row of a check from a batch read, else read alone (a missing row, or a key the server
-/// prints differently).
+/// The row of a check from the batch read (which answers for every key it was asked).
 async fn current_of(
     tx: &Transaction<'_>,
     schemas: &Schemas,
@@ -301,11 +300,6 @@ async fn current_of(
         .get(&check.table)
         .ok_or_else(|| EngineError::Definite(format!("no shape loaded for {}", check.table)))?;
     let row = conflict::read_current(tx, schema, check).await?;
-    if row.hash.is_some() {
-        rows.insert(
-            (check.table.clone(), conflict::key_text(check)),
-            row.clone(),
-        );
-    }
+    rows.insert((check.table.clone(), conflict::key_text(check)), row.clone());
     Ok(row)
 }
