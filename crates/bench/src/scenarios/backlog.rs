@@ -86,6 +86,8 @@ async fn run_service(bench: &Bench, pair: &SyncPair, marker: i64) -> anyhow::Res
         .env("SUPRA_SYNC_MAPPINGS", &bench.mappings_dir)
         .env("SUPRA_SYNC_PREFIX", &pair.prefix)
         .env("SUPRA_SYNC_TENANT", TENANT)
+        // Any free port: another supra-sync on this machine may hold the default one.
+        .env("SUPRA_SYNC_METRICS_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
