@@ -656,10 +656,15 @@ impl Applier {
                   WHERE p.direction = $1
                     AND (p.entity_type, p.entity_id) IN (
                         SELECT q.entity_type, q.entity_id FROM supra_sync.parked_changes q
-                          JOIN supra_sync.sync_mappings m
-                            ON m.entity_type = q.waiting_for_entity
-                           AND (m.legacy_id = q.waiting_for_id OR m.supra_id::text = q.waiting_for_id)
-                         WHERE q.direction = $1)
+                         WHERE q.direction = $1
+                           AND (EXISTS (SELECT 1 FROM supra_sync.sync_mappings m
+                                         WHERE m.entity_type = q.waiting_for_entity
+                                           AND m.legacy_id = q.waiting_for_id)
+                                OR EXISTS (SELECT 1 FROM supra_sync.sync_mappings m
+                                            WHERE m.entity_type = q.waiting_for_entity
+                                              AND m.supra_id = CASE
+                                                  WHEN q.waiting_for_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                                                  THEN q.waiting_for_id::uuid END)))
                   ORDER BY p.id
                   LIMIT 5000",
                 &[&self.opts.source.direction()],

@@ -193,7 +193,12 @@ pub async fn read_many<C: GenericClient>(
         first.table.quoted()
     );
     let arrays: Vec<Vec<Option<String>>> = (0..keys.len())
-        .map(|i| requested.iter().map(|k| k.get(i).cloned().flatten()).collect())
+        .map(|i| {
+            requested
+                .iter()
+                .map(|k| k.get(i).cloned().flatten())
+                .collect()
+        })
         .collect();
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
         .iter()

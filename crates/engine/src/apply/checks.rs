@@ -300,6 +300,9 @@ async fn current_of(
         .get(&check.table)
         .ok_or_else(|| EngineError::Definite(format!("no shape loaded for {}", check.table)))?;
     let row = conflict::read_current(tx, schema, check).await?;
-    rows.insert((check.table.clone(), conflict::key_text(check)), row.clone());
+    rows.insert(
+        (check.table.clone(), conflict::key_text(check)),
+        row.clone(),
+    );
     Ok(row)
 }
