@@ -1010,26 +1010,13 @@ impl Applier {
                     planned.log.supra_id = Some(id);
                     planned.ops = entity.forward_delete(&key, &ctx).map_err(Outcome::eval)?;
                     if entity.direction() == Direction::Bidirectional {
-                        planned.check = Some(Check {
-                            entity: name.clone(),
-                            legacy_key: key,
-                            supra_id: id,
-                            policy: self
-                                .policy_override
-                                .unwrap_or_else(|| self.stages.policy(entity)),
-                            source: Side::Legacy,
-                            table: entity.supra_tables()[0].clone(),
-                            key_columns: vec![entity.supra_id_column().to_string()],
-                            key_values: vec![Value::Uuid(id)],
-                            columns: supra_image_columns(entity),
-                            incoming_image: change
-                                .old
-                                .as_ref()
-                                .map_or(serde_json::Value::Null, Row::to_json),
-                            incoming_hash: String::new(),
-                            incoming_ts: tx.commit_ts,
-                            deleting: true,
-                        });
+                        planned.check = Some(self.check_for(
+                            entity,
+                            Side::Legacy,
+                            &key,
+                            id,
+                            Incoming::delete(change, tx.commit_ts),
+                        ));
                     }
                     return Ok(());
                 }
@@ -1151,23 +1138,8 @@ impl Applier {
         planned.log.supra_id = Some(id);
         known.insert((name.clone(), key.clone()), id);
         if entity.direction() == Direction::Bidirectional {
-            planned.check = Some(Check {
-                entity: name.clone(),
-                legacy_key: key.clone(),
-                supra_id: id,
-                policy: self
-                    .policy_override
-                    .unwrap_or_else(|| self.stages.policy(entity)),
-                source: Side::Legacy,
-                table: entity.supra_tables()[0].clone(),
-                key_columns: vec![entity.supra_id_column().to_string()],
-                key_values: vec![Value::Uuid(id)],
-                columns: supra_image_columns(entity),
-                incoming_image: row.to_json(),
-                incoming_hash: conflict::row_hash(&row, &[]),
-                incoming_ts: tx.commit_ts,
-                deleting: false,
-            });
+            let incoming = Incoming::row(&row, conflict::row_hash(&row, &[]), tx.commit_ts);
+            planned.check = Some(self.check_for(entity, Side::Legacy, &key, id, incoming));
         }
         planned.mappings.push(MappingRow {
             entity: name,
@@ -1278,26 +1250,13 @@ impl Applier {
                 key_columns: entity.legacy_key().to_vec(),
                 key_values: parse_key_text(&legacy_key),
             }];
-            planned.check = Some(Check {
-                entity: name.clone(),
-                legacy_key: legacy_key.clone(),
+            planned.check = Some(self.check_for(
+                entity,
+                Side::Supra,
+                &legacy_key,
                 supra_id,
-                policy: self
-                    .policy_override
-                    .unwrap_or_else(|| self.stages.policy(entity)),
-                source: Side::Supra,
-                table: entity.legacy_table().clone(),
-                key_columns: entity.legacy_key().to_vec(),
-                key_values: parse_key_text(&legacy_key),
-                columns: Vec::new(),
-                incoming_image: change
-                    .old
-                    .as_ref()
-                    .map_or(serde_json::Value::Null, Row::to_json),
-                incoming_hash: String::new(),
-                incoming_ts: tx.commit_ts,
-                deleting: true,
-            });
+                Incoming::delete(change, tx.commit_ts),
+            ));
             return Ok(());
         }
         let mut row = change
@@ -1341,24 +1300,9 @@ impl Applier {
         ctx.add_mapping(&name, &legacy_key, supra_id);
         ctx.supra_id = Some(supra_id);
         planned.ops = entity.reverse(&row, &ctx).map_err(Outcome::eval)?;
-        let image = supra_image_columns(entity);
-        planned.check = Some(Check {
-            entity: name.clone(),
-            legacy_key: legacy_key.clone(),
-            supra_id,
-            policy: self
-                .policy_override
-                .unwrap_or_else(|| self.stages.policy(entity)),
-            source: Side::Supra,
-            table: entity.legacy_table().clone(),
-            key_columns: entity.legacy_key().to_vec(),
-            key_values: parse_key_text(&legacy_key),
-            columns: Vec::new(),
-            incoming_image: row.to_json(),
-            incoming_hash: conflict::row_hash(&row, &image),
-            incoming_ts: tx.commit_ts,
-            deleting: false,
-        });
+        let hash = conflict::row_hash(&row, &supra_image_columns(entity));
+        let incoming = Incoming::row(&row, hash, tx.commit_ts);
+        planned.check = Some(self.check_for(entity, Side::Supra, &legacy_key, supra_id, incoming));
         planned.mappings.push(MappingRow {
             entity: name,
             legacy_table: entity.legacy_table().to_string(),
@@ -1369,6 +1313,49 @@ impl Applier {
             commit_ts: tx.commit_ts,
         });
         Ok(())
+    }
+
+    /// The conflict check of a change from `source` to the row of `entity` known as
+    /// `legacy_key` / `supra_id`: the row is locked and compared on the other side.
+    fn check_for(
+        &self,
+        entity: &EntityMapping,
+        source: Side,
+        legacy_key: &str,
+        supra_id: Uuid,
+        incoming: Incoming,
+    ) -> Check {
+        let (table, key_columns, key_values, columns) = match source {
+            Side::Legacy => (
+                entity.supra_tables()[0].clone(),
+                vec![entity.supra_id_column().to_string()],
+                vec![Value::Uuid(supra_id)],
+                supra_image_columns(entity),
+            ),
+            Side::Supra => (
+                entity.legacy_table().clone(),
+                entity.legacy_key().to_vec(),
+                parse_key_text(legacy_key),
+                Vec::new(),
+            ),
+        };
+        Check {
+            entity: entity.name().to_string(),
+            legacy_key: legacy_key.to_string(),
+            supra_id,
+            policy: self
+                .policy_override
+                .unwrap_or_else(|| self.stages.policy(entity)),
+            source,
+            table,
+            key_columns,
+            key_values,
+            columns,
+            incoming_image: incoming.image,
+            incoming_hash: incoming.hash,
+            incoming_ts: incoming.ts,
+            deleting: incoming.deleting,
+        }
     }
 
     /// A legacy id for a row born in SUPRA, by the entity's strategy (never `max()+1`).
@@ -1418,6 +1405,39 @@ impl Applier {
                 "entity {} has no id strategy for rows born in SUPRA",
                 entity.name()
             ))),
+        }
+    }
+}
+
+/// What an incoming change brings to its conflict check.
+struct Incoming {
+    image: serde_json::Value,
+    hash: String,
+    ts: chrono::DateTime<Utc>,
+    deleting: bool,
+}
+
+impl Incoming {
+    /// An insert or update bringing `row`, whose compared image hashes to `hash`.
+    fn row(row: &Row, hash: String, ts: chrono::DateTime<Utc>) -> Incoming {
+        Incoming {
+            image: row.to_json(),
+            hash,
+            ts,
+            deleting: false,
+        }
+    }
+
+    /// A delete (its image: the old key or row).
+    fn delete(change: &Change, ts: chrono::DateTime<Utc>) -> Incoming {
+        Incoming {
+            image: change
+                .old
+                .as_ref()
+                .map_or(serde_json::Value::Null, Row::to_json),
+            hash: String::new(),
+            ts,
+            deleting: true,
         }
     }
 }
