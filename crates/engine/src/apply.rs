@@ -125,6 +125,8 @@ pub struct Applier {
     unflushed: std::collections::VecDeque<(Lsn, Lsn)>,
     /// Highest source position whose target commit is known to be flushed.
     durable_source: Lsn,
+    /// `roident`s of supra-sync's replication origins on the target.
+    our_origins: Vec<u32>,
 }
 
 /// A fetch of rows: table plus `column = value` filter (values as text).
@@ -174,6 +176,17 @@ impl Applier {
         }
         let bookkeeping = book.as_ref().unwrap_or(&target);
         let parked_keys = park::load_keys(bookkeeping, opts.source, &mappings).await?;
+        let our_origins: Vec<u32> = target
+            .query(
+                "SELECT pg_replication_origin_oid(n) FROM unnest($1::text[]) AS n
+                  WHERE pg_replication_origin_oid(n) IS NOT NULL",
+                &[&opts.names.all_origins()],
+            )
+            .await
+            .map_err(|e| EngineError::sql("looking up supra-sync's replication origins", e))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         Ok(Applier {
             opts,
             mappings,
@@ -196,6 +209,7 @@ impl Applier {
             asynchronous_commit: false,
             unflushed: std::collections::VecDeque::new(),
             durable_source: Lsn::ZERO,
+            our_origins,
         })
     }
 
@@ -443,6 +457,7 @@ impl Applier {
         checks::run(
             &tx,
             self.book.as_ref(),
+            &self.our_origins,
             &self.target_schemas,
             &mut self.open_conflicts,
             plans,

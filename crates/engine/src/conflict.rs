@@ -101,7 +101,16 @@ pub struct Current {
     pub commit_ts: Option<DateTime<Utc>>,
     /// The server clock when the row was read (under the row lock).
     pub read_at: Option<DateTime<Utc>>,
+    /// Replication origin (`roident`) of the transaction that last wrote it, when known:
+    /// a row last written under one of supra-sync's own origins has not been changed on
+    /// this side since supra-sync synced it.
+    pub last_origin: Option<u32>,
 }
+
+/// After a row's compared columns: its last commit time, the server clock, and the
+/// replication origin of its last writer (`0` when none, NULL when unknown).
+const COMMIT_INFO: &str = "(pg_xact_commit_timestamp_origin(t.xmin)).timestamp, clock_timestamp(),
+       (pg_xact_commit_timestamp_origin(t.xmin)).roident";
 
 /// Locks and reads the target row.
 pub async fn read_current<C: GenericClient>(
@@ -125,7 +134,7 @@ pub async fn read_current<C: GenericClient>(
         .collect::<Vec<_>>()
         .join(" AND ");
     let sql = format!(
-        "SELECT {}, pg_xact_commit_timestamp(xmin), clock_timestamp() FROM {} WHERE {cond} FOR UPDATE",
+        "SELECT {}, {COMMIT_INFO} FROM {} AS t WHERE {cond} FOR UPDATE OF t",
         select_list(schema, &columns),
         check.table.quoted()
     );
@@ -186,7 +195,7 @@ pub async fn read_many<C: GenericClient>(
     // The requested key texts come back as sent, so a key the server would print differently
     // still finds its row; rows are locked in key order.
     let sql = format!(
-        "SELECT {}, pg_xact_commit_timestamp(t.xmin), clock_timestamp(), {sent}
+        "SELECT {}, {COMMIT_INFO}, {sent}
            FROM {} AS t JOIN unnest({unnest}) AS u({aliases}) ON {join}
           ORDER BY {order} FOR UPDATE OF t",
         select_list(schema, &columns),
@@ -209,7 +218,7 @@ pub async fn read_many<C: GenericClient>(
     })?;
     for row in &rows {
         let key: Vec<Option<String>> = (0..keys.len())
-            .map(|i| row.get(columns.len() + 2 + i))
+            .map(|i| row.get(columns.len() + 3 + i))
             .collect();
         found.insert(key, to_current(row, schema, &columns));
     }
@@ -278,6 +287,7 @@ fn to_current(row: &tokio_postgres::Row, schema: &RowSchema, columns: &[String])
         image: Some(Json::Object(image)),
         commit_ts: row.get(columns.len()),
         read_at: row.get(columns.len() + 1),
+        last_origin: row.get(columns.len() + 2),
     }
 }
 
@@ -289,6 +299,7 @@ impl Current {
             image: None,
             commit_ts: None,
             read_at: None,
+            last_origin: None,
         }
     }
 }
@@ -520,6 +531,7 @@ mod tests {
             image: None,
             commit_ts: DateTime::from_timestamp(ts, 0),
             read_at: None,
+            last_origin: None,
         }
     }
 

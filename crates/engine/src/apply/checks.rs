@@ -46,6 +46,7 @@ impl Agreed {
 pub(super) async fn run(
     tx: &Transaction<'_>,
     book: Option<&Client>,
+    our_origins: &[u32],
     schemas: &Schemas,
     open_conflicts: &mut HashMap<(String, String), Uuid>,
     plans: &mut [Planned],
@@ -98,6 +99,11 @@ pub(super) async fn run(
             continue;
         }
         let now = current_of(tx, schemas, &mut current, &check).await?;
+        if now.last_origin.is_some_and(|o| our_origins.contains(&o)) {
+            // Last written by supra-sync itself: nobody changed it on this side since, even
+            // if the agreed versions of that write are not recorded yet.
+            continue;
+        }
         let verdict = conflict::decide(&check, expected, &now);
         if verdict == Verdict::Apply {
             continue;
