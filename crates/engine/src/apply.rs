@@ -257,13 +257,10 @@ impl Applier {
     }
 
     /// Writes the bookkeeping a SUPRA → legacy batch carried into its legacy transaction
-    /// (met by the legacy → SUPRA pipeline in that echo transaction ending at `end_lsn`),
-    /// unless it was written already. Returns whether it wrote it.
-    pub async fn record_booking(
-        &mut self,
-        content: &str,
-        end_lsn: Lsn,
-    ) -> Result<bool, EngineError> {
+    /// (met by the legacy → SUPRA pipeline in that echo transaction), unless it was written
+    /// already. Returns whether it wrote it. Until this write is flushed on SUPRA,
+    /// [`Applier::durable`] acknowledges nothing more.
+    pub async fn record_booking(&mut self, content: &str) -> Result<bool, EngineError> {
         let booking = crate::booking::Booking::from_json(content)?;
         let tx = self
             .target
@@ -281,8 +278,10 @@ impl Applier {
                 "wrote the bookkeeping of a SUPRA → legacy batch from its legacy transaction"
             );
             if self.asynchronous_commit {
+                // No source position of its own: it only holds acknowledgements back (a
+                // batch still pending in the pipeline may lie before the echo's end).
                 self.unflushed
-                    .push_back((self.wal_insert_position().await?, end_lsn));
+                    .push_back((self.wal_insert_position().await?, Lsn::ZERO));
             }
         }
         Ok(wrote)

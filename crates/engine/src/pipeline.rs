@@ -331,7 +331,7 @@ impl Pipeline {
                 }
                 Some(SourceEvent::Skipped { end_lsn, bookings }) => {
                     for content in &bookings {
-                        applier.record_booking(content, end_lsn).await?;
+                        applier.record_booking(content).await?;
                     }
                     skipped_to = Some(end_lsn);
                     if !batch.is_empty() {
