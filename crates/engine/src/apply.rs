@@ -558,13 +558,8 @@ impl Applier {
         if let Some((progress, done, lsn)) = &self.pending_progress {
             record_progress(&tx, progress, *done, *lsn).await?;
         }
-        if !reverse && !self.pending_unpark.is_empty() {
-            tx.execute(
-                "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
-                &[&self.pending_unpark],
-            )
-            .await
-            .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
+        if !reverse {
+            book::unpark(&tx, &self.pending_unpark).await?;
         }
         // SUPRA → legacy: the batch's SUPRA bookkeeping travels inside the legacy transaction
         // too, so it can be written even if supra-sync dies right after the commit.

@@ -309,6 +309,21 @@ pub async fn write_parked<C: GenericClient>(
     Ok(())
 }
 
+/// Removes parked changes that were retried.
+pub async fn unpark<C: GenericClient>(client: &C, ids: &[i64]) -> Result<(), EngineError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    client
+        .execute(
+            "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
+    Ok(())
+}
+
 /// The tenant's id for a tenant code (slug).
 pub async fn tenant_id<C: GenericClient>(client: &C, code: &str) -> Result<Uuid, EngineError> {
     let row = client

@@ -218,15 +218,7 @@ impl Booking {
                 .await
                 .map_err(|e| EngineError::sql("pruning old bookings", e))?;
         }
-        if !self.unpark.is_empty() {
-            client
-                .execute(
-                    "DELETE FROM supra_sync.parked_changes WHERE id = ANY($1)",
-                    &[&self.unpark],
-                )
-                .await
-                .map_err(|e| EngineError::sql("removing retried parked changes", e))?;
-        }
+        book::unpark(client, &self.unpark).await?;
         crate::apply::write_versions(client, &self.versions).await?;
         for (entity, old, new) in &self.rekeys {
             book::rekey_mapping(client, entity, old, new).await?;

@@ -21,6 +21,20 @@ async fn seed_people_and_contracts(legacy: &tokio_postgres::Client, persons: i64
         .unwrap();
 }
 
+/// Waits until the persona snapshot is recorded as done.
+async fn persona_snapshot_done(supra: &tokio_postgres::Client) {
+    wait_until("persona snapshot done", Duration::from_secs(120), || async {
+        let status: Option<String> = supra
+            .query_opt("SELECT status::text FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'", &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.get(0));
+        Ok(status.as_deref() == Some("done"))
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn snapshot_loads_existing_rows_while_writes_go_on() {
     let env = SyncEnv::new().await;
@@ -67,16 +81,7 @@ async fn snapshot_loads_existing_rows_while_writes_go_on() {
         })
     };
     writer.await.unwrap();
-    wait_until("persona snapshot done", Duration::from_secs(120), || async {
-        let status: Option<String> = supra
-            .query_opt("SELECT status::text FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'", &[])
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.get(0));
-        Ok(status.as_deref() == Some("done"))
-    })
-    .await
-    .unwrap();
+    persona_snapshot_done(&supra).await;
     let expected: i64 = legacy
         .query_one("SELECT count(*) FROM cf_quere_pro.persona", &[])
         .await
@@ -131,16 +136,7 @@ async fn a_snapshot_of_many_chunks_copies_every_row() {
         .await
         .unwrap();
     let running = env.start_with(Side::Legacy, |o| o.snapshot_chunk_rows = 1_200);
-    wait_until("persona snapshot done", Duration::from_secs(120), || async {
-        let status: Option<String> = supra
-            .query_opt("SELECT status::text FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'", &[])
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.get(0));
-        Ok(status.as_deref() == Some("done"))
-    })
-    .await
-    .unwrap();
+    persona_snapshot_done(&supra).await;
     let (copied, chunks): (i64, i64) = supra
         .query_one(
             "SELECT rows_copied, chunks_done FROM supra_sync.snapshot_progress WHERE entity_type = 'persona'",
