@@ -357,6 +357,15 @@ impl Pipeline {
             let mut ack = skipped_to.take();
             if !batch.is_empty() {
                 self.publish(&batch, false).await?;
+                tracing::debug!(
+                    transactions = batch.len(),
+                    changes = batch_changes,
+                    first_xid = batch[0].xid,
+                    last_xid = batch[batch.len() - 1].xid,
+                    from = %batch[0].commit_lsn,
+                    to = %batch[batch.len() - 1].end_lsn,
+                    "applying a batch"
+                );
                 let summary = applier.apply(&batch).await?;
                 self.record(&summary, &batch);
                 ack = Some(ack.map_or(summary.end_lsn, |s| s.max(summary.end_lsn)));
@@ -397,6 +406,7 @@ impl Pipeline {
         let durable = applier.durable(position).await?;
         if durable > *acked {
             *acked = durable;
+            tracing::trace!(lsn = %durable, "acknowledging");
             source.acknowledge(durable);
             self.stats
                 .acknowledged_lsn

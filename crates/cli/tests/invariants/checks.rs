@@ -161,8 +161,9 @@ pub async fn in_step(env: &Env) -> Result<(), String> {
             .take(3);
         for key in keys {
             bad.push(format!(
-                "  sync_log of {} {key}:\n{}",
+                "  sync_log of {} {key} (legacy row last written by {}):\n{}",
                 c.entity,
+                legacy_writer(&legacy, env, &c.entity, &key).await,
                 log_of(&supra, &c.entity, &key).await
             ));
         }
@@ -201,6 +202,11 @@ impl Findings {
         result.map_err(|e| self.0.push(e)).ok()
     }
 
+    /// Whether no check failed so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Panics with every recorded problem.
     pub fn assert_none(self, context: &str) {
         assert!(
@@ -224,6 +230,26 @@ async fn log_of(supra: &Client, entity: &str, key: &str) -> String {
         .map(|rows| rows.iter().map(|r| format!("    {}", r.get::<_, String>(0))).collect::<Vec<_>>())
         .unwrap_or_else(|e| vec![e.to_string()]);
     rows.join("\n")
+}
+
+/// The transaction that last wrote a legacy row (single-column keys), for failure messages.
+async fn legacy_writer(legacy: &Client, env: &Env, entity: &str, key: &str) -> String {
+    let Some(mapping) = env.mappings.entity(entity) else {
+        return "an unknown entity".into();
+    };
+    let [column] = mapping.legacy_key() else {
+        return "a composite key".into();
+    };
+    let table = mapping.legacy_table();
+    let sql = format!(
+        "SELECT concat_ws(' ', 'xid', xmin::text, 'at', pg_current_wal_lsn()::text)
+           FROM {table} WHERE {column}::text = $1"
+    );
+    match legacy.query_opt(&sql, &[&key]).await {
+        Ok(Some(row)) => row.get(0),
+        Ok(None) => "nobody (no such row)".into(),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Queries that list what was doubled (one text column each).

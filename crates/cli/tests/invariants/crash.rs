@@ -118,6 +118,9 @@ async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing(
         )));
     }
     service.stop().await;
+    if !findings.is_empty() {
+        eprintln!("crash: service logs kept in {}", env.keep_logs().display());
+    }
     env.teardown().await;
     findings.assert_none("kill -9 of the service");
 }

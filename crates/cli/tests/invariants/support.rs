@@ -171,7 +171,10 @@ impl Env {
             .env("SUPRA_SYNC_HEARTBEAT_SECS", "1")
             .env("SUPRA_SYNC_METRICS_ADDR", "")
             .env("SUPRA_SYNC_CONNECT_TIMEOUT", "120s")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("SUPRA_SYNC_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .kill_on_drop(true);
         c
@@ -204,6 +207,20 @@ impl Env {
             .await
             .expect("admin session");
         c
+    }
+
+    /// Copies the service logs of this test to a directory that outlives it (for failure
+    /// reports); returns that directory.
+    pub fn keep_logs(&self) -> PathBuf {
+        let kept = std::env::temp_dir().join(format!("supra-sync-kept-{}", self.prefix));
+        std::fs::create_dir_all(&kept).expect("kept log directory");
+        for entry in std::fs::read_dir(&self.logs)
+            .expect("log directory")
+            .flatten()
+        {
+            let _ = std::fs::copy(entry.path(), kept.join(entry.file_name()));
+        }
+        kept
     }
 
     /// Removes the slots and publications so no test leaves WAL retained.

@@ -124,10 +124,12 @@ impl ReplicationSource {
                 }
                 ReplicationEvent::Commit { lsn, end_lsn, .. } => {
                     let event = self.assembler.commit(from_wire(lsn), from_wire(end_lsn))?;
-                    if let SourceEvent::Transaction(tx) = &event
-                        && tx.commit_lsn < self.start_lsn
-                    {
-                        continue;
+                    if let SourceEvent::Transaction(tx) = &event {
+                        if tx.commit_lsn < self.start_lsn {
+                            tracing::trace!(xid = tx.xid, commit_lsn = %tx.commit_lsn, start_lsn = %self.start_lsn, "skipping a transaction committed before the start position");
+                            continue;
+                        }
+                        tracing::trace!(xid = tx.xid, commit_lsn = %tx.commit_lsn, changes = tx.changes.len(), "transaction received");
                     }
                     return Ok(Some(event));
                 }
