@@ -425,7 +425,7 @@ impl Applier {
         if reverse {
             // Identities first, on SUPRA, so a replay after a crash reuses them.
             let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
-            book::write_mappings(self.bookkeeping(), &mappings).await?;
+            book::write_mappings(self.bookkeeping(), &mappings, &[]).await?;
         }
         let tables: Vec<supra_sync_core::TableName> = plans
             .iter()
@@ -530,12 +530,15 @@ impl Applier {
                 &subjects,
             )
             .await?;
+        // The agreed versions of the rows just written (read back under their row locks).
+        let versions =
+            checks::record_versions(&tx, self.book.as_ref(), &self.target_schemas, plans).await?;
         if !reverse {
             for (entity, old, new) in plans.iter().filter_map(|p| p.rekey.as_ref()) {
                 book::rekey_mapping(&tx, entity, old, new).await?;
             }
             let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
-            book::write_mappings(&tx, &mappings).await?;
+            book::write_mappings(&tx, &mappings, &versions).await?;
             let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
             book::write_log(&tx, &logs).await?;
             let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
@@ -549,11 +552,6 @@ impl Applier {
             tx.execute(sql.as_str(), &refs)
                 .await
                 .map_err(|e| EngineError::sql(format!("staged statement {sql}"), e))?;
-        }
-        let versions =
-            checks::record_versions(&tx, self.book.as_ref(), &self.target_schemas, plans).await?;
-        if !reverse {
-            checks::write_versions(&tx, &versions).await?;
         }
         if let Some((progress, done, lsn)) = &self.pending_progress {
             record_progress(&tx, progress, *done, *lsn).await?;
@@ -629,7 +627,10 @@ impl Applier {
             side: self.opts.source,
             xid: 0,
             commit_lsn: high_lsn,
-            end_lsn: Lsn(high_lsn.0 + 1),
+            // Not one byte further: a watermark's position is the end of its WAL record,
+            // which may be where the next transaction's commit record starts, and that
+            // transaction must still be streamed after a restart from here.
+            end_lsn: high_lsn,
             commit_ts: Utc::now(),
             origin: None,
             changes,

@@ -10,6 +10,7 @@ use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::EngineError;
+use crate::booking::Version;
 
 /// Outcome recorded in `sync_log.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,59 +170,113 @@ pub async fn legacy_ids<C: GenericClient>(
         .collect())
 }
 
-/// Records identities (insert or refresh the per-side version info).
+/// Records identities (insert or refresh the per-side version info), together with the agreed
+/// versions of the rows just written, in one statement: each identity row is written once per
+/// batch. Versions of rows without an identity in `rows` are written by
+/// [`crate::apply::write_versions`].
 pub async fn write_mappings<C: GenericClient>(
     client: &C,
     rows: &[MappingRow],
+    versions: &[Version],
 ) -> Result<(), EngineError> {
-    if rows.is_empty() {
-        return Ok(());
+    // The last version of a row wins, as the last identity row does.
+    let mut version_of: HashMap<(&str, &str), &Version> = HashMap::new();
+    for v in versions {
+        version_of.insert((v.entity.as_str(), v.key.as_str()), v);
     }
-    // One row per identity (the last one wins): a batch may touch a row several times. Also
-    // one row per SUPRA id: a row inserted and then re-keyed in the same batch leaves only its
-    // new key (the rekey of the old key found nothing committed to move).
+    let rows = last_per_identity(rows);
+    let unmatched: Vec<Version> = {
+        let written: std::collections::HashSet<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.entity.as_str(), r.legacy_id.as_str()))
+            .collect();
+        versions
+            .iter()
+            .filter(|v| !written.contains(&(v.entity.as_str(), v.key.as_str())))
+            .cloned()
+            .collect()
+    };
+    if !rows.is_empty() {
+        let version = |r: &MappingRow| {
+            version_of
+                .get(&(r.entity.as_str(), r.legacy_id.as_str()))
+                .copied()
+        };
+        let entity: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
+        let table: Vec<&str> = rows.iter().map(|r| r.legacy_table.as_str()).collect();
+        let legacy_id: Vec<&str> = rows.iter().map(|r| r.legacy_id.as_str()).collect();
+        let supra_id: Vec<Uuid> = rows.iter().map(|r| r.supra_id).collect();
+        let side: Vec<String> = rows.iter().map(|r| r.source.to_string()).collect();
+        let lsn: Vec<String> = rows.iter().map(|r| r.lsn.to_string()).collect();
+        let ts: Vec<DateTime<Utc>> = rows.iter().map(|r| r.commit_ts).collect();
+        let supra_hash: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| version(r).map(|v| v.supra_hash.as_str()))
+            .collect();
+        let legacy_hash: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| version(r).map(|v| v.legacy_hash.as_str()))
+            .collect();
+        let written_to: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| version(r).map(|v| v.written_to.as_str()))
+            .collect();
+        let written_at: Vec<Option<DateTime<Utc>>> = rows
+            .iter()
+            .map(|r| version(r).and_then(|v| v.written_at))
+            .collect();
+        client
+            .execute(
+                "INSERT INTO supra_sync.sync_mappings AS m
+                        (entity_type, legacy_table, legacy_id, supra_id, legacy_lsn, legacy_commit_ts,
+                         supra_lsn, supra_commit_ts, synced_at, last_synced_hash, last_legacy_hash,
+                         last_write_to_supra_at, last_write_to_legacy_at)
+                 SELECT u.e, u.t, u.l, u.s,
+                        CASE WHEN u.side = 'legacy' THEN u.lsn::pg_lsn END,
+                        CASE WHEN u.side = 'legacy' THEN u.ts END,
+                        CASE WHEN u.side = 'supra' THEN u.lsn::pg_lsn END,
+                        CASE WHEN u.side = 'supra' THEN u.ts END,
+                        now(), u.sh, u.lh,
+                        CASE WHEN u.wt = 'supra' THEN u.wa END,
+                        CASE WHEN u.wt = 'legacy' THEN u.wa END
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+                               $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+                        AS u(e, t, l, s, side, lsn, ts, sh, lh, wt, wa)
+                 ON CONFLICT (entity_type, legacy_id) DO UPDATE SET
+                        legacy_lsn = COALESCE(EXCLUDED.legacy_lsn, m.legacy_lsn),
+                        legacy_commit_ts = COALESCE(EXCLUDED.legacy_commit_ts, m.legacy_commit_ts),
+                        supra_lsn = COALESCE(EXCLUDED.supra_lsn, m.supra_lsn),
+                        supra_commit_ts = COALESCE(EXCLUDED.supra_commit_ts, m.supra_commit_ts),
+                        synced_at = now(),
+                        last_synced_hash = COALESCE(EXCLUDED.last_synced_hash, m.last_synced_hash),
+                        last_legacy_hash = COALESCE(EXCLUDED.last_legacy_hash, m.last_legacy_hash),
+                        last_write_to_supra_at = COALESCE(EXCLUDED.last_write_to_supra_at, m.last_write_to_supra_at),
+                        last_write_to_legacy_at = COALESCE(EXCLUDED.last_write_to_legacy_at, m.last_write_to_legacy_at)",
+                &[
+                    &entity, &table, &legacy_id, &supra_id, &side, &lsn, &ts, &supra_hash,
+                    &legacy_hash, &written_to, &written_at,
+                ],
+            )
+            .await
+            .map_err(|e| EngineError::sql("recording sync_mappings", e))?;
+    }
+    crate::apply::write_versions(client, &unmatched).await
+}
+
+/// One row per identity (the last one wins): a batch may touch a row several times. Also one
+/// row per SUPRA id: a row inserted and then re-keyed in the same batch leaves only its new
+/// key (the rekey of the old key found nothing committed to move).
+fn last_per_identity(rows: &[MappingRow]) -> Vec<&MappingRow> {
     let mut last: HashMap<(&str, &str), &MappingRow> = HashMap::new();
     let mut last_supra: HashMap<(&str, Uuid), &MappingRow> = HashMap::new();
     for r in rows {
         last.insert((r.entity.as_str(), r.legacy_id.as_str()), r);
         last_supra.insert((r.entity.as_str(), r.supra_id), r);
     }
-    let rows: Vec<&MappingRow> = rows
-        .iter()
+    rows.iter()
         .filter(|r| std::ptr::eq(last[&(r.entity.as_str(), r.legacy_id.as_str())], *r))
         .filter(|r| std::ptr::eq(last_supra[&(r.entity.as_str(), r.supra_id)], *r))
-        .collect();
-    let entity: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
-    let table: Vec<&str> = rows.iter().map(|r| r.legacy_table.as_str()).collect();
-    let legacy_id: Vec<&str> = rows.iter().map(|r| r.legacy_id.as_str()).collect();
-    let supra_id: Vec<Uuid> = rows.iter().map(|r| r.supra_id).collect();
-    let side: Vec<String> = rows.iter().map(|r| r.source.to_string()).collect();
-    let lsn: Vec<String> = rows.iter().map(|r| r.lsn.to_string()).collect();
-    let ts: Vec<DateTime<Utc>> = rows.iter().map(|r| r.commit_ts).collect();
-    client
-        .execute(
-            "INSERT INTO supra_sync.sync_mappings AS m
-                    (entity_type, legacy_table, legacy_id, supra_id, legacy_lsn, legacy_commit_ts,
-                     supra_lsn, supra_commit_ts, synced_at)
-             SELECT u.e, u.t, u.l, u.s,
-                    CASE WHEN u.side = 'legacy' THEN u.lsn::pg_lsn END,
-                    CASE WHEN u.side = 'legacy' THEN u.ts END,
-                    CASE WHEN u.side = 'supra' THEN u.lsn::pg_lsn END,
-                    CASE WHEN u.side = 'supra' THEN u.ts END,
-                    now()
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
-                    AS u(e, t, l, s, side, lsn, ts)
-             ON CONFLICT (entity_type, legacy_id) DO UPDATE SET
-                    legacy_lsn = COALESCE(EXCLUDED.legacy_lsn, m.legacy_lsn),
-                    legacy_commit_ts = COALESCE(EXCLUDED.legacy_commit_ts, m.legacy_commit_ts),
-                    supra_lsn = COALESCE(EXCLUDED.supra_lsn, m.supra_lsn),
-                    supra_commit_ts = COALESCE(EXCLUDED.supra_commit_ts, m.supra_commit_ts),
-                    synced_at = now()",
-            &[&entity, &table, &legacy_id, &supra_id, &side, &lsn, &ts],
-        )
-        .await
-        .map_err(|e| EngineError::sql("recording sync_mappings", e))?;
-    Ok(())
+        .collect()
 }
 
 /// Moves an identity to a new legacy key (the legacy primary key was updated).

@@ -515,7 +515,7 @@ impl SnapshotState {
                 side: Side::Legacy,
                 xid: 0,
                 commit_lsn: lsn,
-                end_lsn: Lsn(lsn.0 + 1),
+                end_lsn: lsn, // see Applier::apply_snapshot_chunk
                 commit_ts: chrono::Utc::now(),
                 origin: None,
                 changes: rows

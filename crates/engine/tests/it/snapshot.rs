@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use supra_sync_core::Side;
-use supra_sync_engine::snapshot::Snapshotter;
+use supra_sync_core::{Lsn, Side};
+use supra_sync_engine::snapshot::{Snapshotter, parse_watermark};
+use supra_sync_engine::{Applier, ApplierOptions};
+use supra_sync_postgres::setup;
+use supra_sync_postgres::source::{ReplicationSource, SourceEvent, SourceOptions};
 use supra_sync_testkit::wait_until;
 
 use crate::support::{SyncEnv, wait_count};
@@ -164,5 +167,159 @@ async fn a_snapshot_of_many_chunks_copies_every_row() {
     );
     wait_count(&supra, "SELECT count(*) FROM persons", 5_000).await;
     running.stop().await.unwrap();
+    env.teardown().await;
+}
+
+/// The next transaction or watermark of a stream (idle events are passed over); panics when
+/// none comes within a minute.
+async fn next_event(source: &mut ReplicationSource) -> SourceEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let event = tokio::time::timeout_at(deadline, source.next())
+            .await
+            .expect("a transaction or watermark within a minute")
+            .unwrap()
+            .expect("the stream goes on");
+        if !matches!(event, SourceEvent::Idle { .. }) {
+            return event;
+        }
+    }
+}
+
+async fn stream_from(env: &SyncEnv, start_lsn: Lsn) -> ReplicationSource {
+    ReplicationSource::start(
+        &env.config(Side::Legacy),
+        SourceOptions {
+            side: Side::Legacy,
+            slot: env.names.slot(Side::Legacy),
+            publication: env.names.publication(Side::Legacy),
+            start_lsn,
+            drop_origins: env.names.all_origins(),
+            status_interval: Duration::from_secs(1),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// A watermark's position is the end of its WAL record, which is where the commit record of a
+/// transaction that commits right after it starts. A chunk applied at its HIGH watermark must
+/// not record a resume point beyond that: found by the kill -9 loop, where such a transaction
+/// — streamed after the chunk, killed before its batch committed — was skipped on restart.
+#[tokio::test]
+async fn a_transaction_committing_right_after_a_chunks_high_watermark_survives_a_crash() {
+    let env = SyncEnv::new().await;
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = env.supra.connect().await.unwrap();
+    supra
+        .batch_execute("SET app.is_admin = 'true'")
+        .await
+        .unwrap();
+    seed_people_and_contracts(&legacy, 20).await;
+    Snapshotter::request(&supra, &env.mappings, &["persona".to_string()])
+        .await
+        .unwrap();
+    let progress = Snapshotter::pending(&supra, &env.mappings)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the persona snapshot is pending");
+    let applier = || async {
+        Applier::new(
+            ApplierOptions {
+                source: Side::Legacy,
+                names: env.names.clone(),
+                origin: env.names.origin(Side::Legacy),
+                tenant: "cea-queretaro".into(),
+                halt_on_failure: false,
+            },
+            env.mappings.clone(),
+            env.supra.connect().await.unwrap(),
+            None,
+            env.legacy.connect().await.unwrap(),
+        )
+        .await
+        .unwrap()
+    };
+
+    // A legacy transaction writes its change, the chunk is read between its watermarks, and
+    // only then does the transaction commit: its commit follows the HIGH watermark.
+    let writer = env.legacy.connect().await.unwrap();
+    writer
+        .batch_execute(
+            "BEGIN; UPDATE cf_quere_pro.persona SET prsnombre = 'Tardío' WHERE prsid = 5",
+        )
+        .await
+        .unwrap();
+    let xid: i64 = writer
+        .query_one("SELECT txid_current() % 4294967296", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut snapshotter = Snapshotter::new(env.legacy.connect().await.unwrap(), 100)
+        .await
+        .unwrap();
+    let mut chunk = snapshotter.read_chunk(&progress).await.unwrap();
+    writer.batch_execute("COMMIT").await.unwrap();
+
+    // Stream up to the HIGH watermark (applying the seed's inserts on the way), apply the
+    // chunk there, then "crash": the late transaction is never applied by this run.
+    let mut first = applier().await;
+    let mut source = stream_from(&env, Lsn::ZERO).await;
+    let high = loop {
+        match next_event(&mut source).await {
+            SourceEvent::Transaction(tx) => {
+                first.apply(std::slice::from_ref(&tx)).await.unwrap();
+            }
+            SourceEvent::Watermark { lsn, content } => match parse_watermark(&content) {
+                Some((true, id)) if id == chunk.id => chunk.open_window(),
+                Some((false, id)) if id == chunk.id => break lsn,
+                _ => {}
+            },
+            _ => {}
+        }
+    };
+    first
+        .apply_snapshot_chunk(&chunk, &progress, high)
+        .await
+        .unwrap();
+    drop(source);
+    drop(first);
+
+    // The resume point is the watermark itself, and from there the late transaction comes.
+    let resume = setup::origin_position(&supra, Side::Legacy, &env.names)
+        .await
+        .unwrap()
+        .expect("the chunk recorded a resume point");
+    assert_eq!(
+        resume, high,
+        "a chunk resumes exactly at its HIGH watermark"
+    );
+    let mut source = stream_from(&env, resume).await;
+    let late = loop {
+        if let SourceEvent::Transaction(tx) = next_event(&mut source).await {
+            break tx;
+        }
+    };
+    assert_eq!(
+        i64::from(late.xid),
+        xid,
+        "the transaction that committed after the HIGH watermark (at {}, watermark at {high}) is streamed after a restart",
+        late.commit_lsn
+    );
+    let mut second = applier().await;
+    second.apply(std::slice::from_ref(&late)).await.unwrap();
+    let name: String = supra
+        .query_one(
+            "SELECT p.name FROM persons p JOIN supra_sync.sync_mappings m ON m.supra_id = p.id
+              WHERE m.entity_type = 'persona' AND m.legacy_id = '5'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(name.contains("Tardío"), "SUPRA has the late change: {name}");
+    drop(source);
     env.teardown().await;
 }
