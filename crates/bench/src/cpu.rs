@@ -58,11 +58,21 @@ impl CpuMeter {
     /// CPU seconds since [`CpuMeter::start`]; `extra` is added (a child's own total).
     pub async fn stop(self, clusters: &[&Client], extra: f64) -> anyhow::Result<f64> {
         let own = process_seconds(std::process::id()).unwrap_or(0.0) - self.own;
-        let servers: f64 = server_seconds(clusters)
-            .await?
-            .iter()
-            .map(|(pid, s)| s - self.servers.get(pid).copied().unwrap_or(0.0))
-            .sum();
+        let mut servers = 0.0;
+        let mut split = Vec::new();
+        for client in clusters {
+            let cluster: f64 = server_seconds(&[client])
+                .await?
+                .iter()
+                .map(|(pid, s)| s - self.servers.get(pid).copied().unwrap_or(0.0))
+                .sum();
+            split.push(format!("{cluster:.2}"));
+            servers += cluster;
+        }
+        eprintln!(
+            "cpu seconds: this process {own:.2}, child {extra:.2}, servers per cluster [{}]",
+            split.join(", ")
+        );
         Ok(own + servers + extra)
     }
 }

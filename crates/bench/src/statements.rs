@@ -1,6 +1,6 @@
 //! Optional statement profile of a SUPRA database (`--statements`): with
 //! `pg_stat_statements` preloaded on both clusters, the statements a timed section ran on
-//! the target are listed by calls per source change — which shows how many round trips
+//! the target are listed by server time, with calls per source change — which shows how many round trips
 //! supra-sync spends per change and where the server time goes.
 
 use supra_sync_testkit::TestDatabase;
@@ -23,7 +23,7 @@ pub async fn reset(db: &TestDatabase) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `top` statements of `db` by calls, with calls per change and server time.
+/// The `top` statements of `db` by server time, with calls per change.
 pub async fn top(db: &TestDatabase, changes: f64, top: i64) -> anyhow::Result<Vec<String>> {
     let client = db.connect().await?;
     let rows = client
@@ -32,7 +32,7 @@ pub async fn top(db: &TestDatabase, changes: f64, top: i64) -> anyhow::Result<Ve
                     regexp_replace(left(query, 90), '\\s+', ' ', 'g')
                FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
               WHERE d.datname = current_database() AND query NOT ILIKE '%pg_stat_statements%'
-              ORDER BY calls DESC, total_exec_time DESC LIMIT $1",
+              ORDER BY total_exec_time DESC LIMIT $1",
             &[&top],
         )
         .await?;

@@ -460,6 +460,8 @@ impl Applier {
             &self.target_schemas,
             &mut self.open_conflicts,
             plans,
+            // `reconcile --fix` re-sends a side's current image on purpose.
+            self.policy_override.is_none(),
         )
         .await?;
         let subjects = Self::event_subjects(&self.events, self.opts.source, plans);

@@ -329,7 +329,15 @@ impl Pipeline {
                         continue;
                     }
                 }
-                Some(SourceEvent::Skipped { end_lsn, bookings }) => {
+                Some(SourceEvent::Skipped {
+                    end_lsn,
+                    bookings,
+                    touched,
+                }) => {
+                    // An echo of our own write is newer than what a chunk read before it.
+                    if let Some(state) = snapshot.as_mut() {
+                        state.observe_keys(touched);
+                    }
                     for content in &bookings {
                         applier.record_booking(content).await?;
                     }
@@ -484,6 +492,15 @@ impl SnapshotState {
                 for row in [&change.old, &change.new].into_iter().flatten() {
                     chunk.observe(&change.table, row.key_text());
                 }
+            }
+        }
+    }
+
+    /// The rows a skipped (echo) transaction wrote: a chunk row read before it is stale.
+    fn observe_keys(&mut self, touched: Vec<(supra_sync_core::TableName, String)>) {
+        if let Some(chunk) = self.chunk.as_mut() {
+            for (table, key) in touched {
+                chunk.observe(&table, key);
             }
         }
     }

@@ -168,7 +168,7 @@ impl Bench {
     ) -> anyhow::Result<()> {
         if self.statements {
             notes.push("statements on SUPRA during the timed section (pg_stat_statements):".into());
-            for line in crate::statements::top(db, changes, 10).await? {
+            for line in crate::statements::top(db, changes, 16).await? {
                 notes.push(format!("  {line}"));
             }
         }

@@ -38,11 +38,20 @@ impl Agreed {
             Side::Supra => (self.legacy_hash.as_deref(), self.wrote_supra_at),
         }
     }
+
+    /// The hash the source side of a change had when both sides last agreed.
+    fn on_source(&self, source: Side) -> Option<&str> {
+        match source {
+            Side::Legacy => self.legacy_hash.as_deref(),
+            Side::Supra => self.supra_hash.as_deref(),
+        }
+    }
 }
 
 /// Locks each checked row, decides by policy, records conflicts, and clears the operations
 /// of changes that must not be applied. Runs before any write of the batch, so every change
-/// is compared with the row as it was when the batch started.
+/// is compared with the row as it was when the batch started. With `skip_stale`, a change
+/// carrying the image its side last agreed on is skipped rather than opening a conflict.
 pub(super) async fn run(
     tx: &Transaction<'_>,
     book: Option<&Client>,
@@ -50,6 +59,7 @@ pub(super) async fn run(
     schemas: &Schemas,
     open_conflicts: &mut HashMap<(String, String), Uuid>,
     plans: &mut [Planned],
+    skip_stale: bool,
 ) -> Result<(), EngineError> {
     let candidates: Vec<&Check> = plans
         .iter()
@@ -106,6 +116,22 @@ pub(super) async fn run(
         }
         let verdict = conflict::decide(&check, expected, &now);
         if verdict == Verdict::Apply {
+            continue;
+        }
+        if skip_stale
+            && !check.deleting
+            && versions.on_source(check.source) == Some(check.incoming_hash.as_str())
+        {
+            // The incoming image is the one both sides last agreed on (a snapshot row read
+            // before the target's newer change reached its source): only the target changed,
+            // and that change travels the other way. Nothing to apply, nothing to review.
+            plan.ops.clear();
+            plan.check = None;
+            plan.log.status = LogStatus::Skipped;
+            plan.log.error = Some(
+                "unchanged since both sides last agreed; the other side's newer version stands"
+                    .into(),
+            );
             continue;
         }
         let id = match book {

@@ -185,3 +185,76 @@ async fn legacy_wins_policy_converges_on_the_legacy_version_and_records_it() {
     assert_eq!(phone.as_deref(), Some("4421111111"));
     env.teardown().await;
 }
+
+/// A snapshot row that carries the image both sides last agreed on, of a row changed in SUPRA
+/// since (the SUPRA change not yet on legacy), is stale, not a conflict: it is skipped, SUPRA
+/// keeps its version, and that version then reaches legacy. Found by the kill -9 loop: a
+/// re-read snapshot chunk opened a manual conflict on a row only SUPRA had changed.
+#[tokio::test]
+async fn a_stale_snapshot_row_of_a_row_changed_only_in_supra_is_not_a_conflict() {
+    let env = SyncEnv::new().await;
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = admin(&env).await;
+    let forward = env.start(Side::Legacy);
+    let reverse = env.start(Side::Supra);
+    legacy
+        .batch_execute(
+            "INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre, prstelef) VALUES
+               (1, 'F', 'Lucía', '4420000001')",
+        )
+        .await
+        .unwrap();
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.sync_mappings WHERE last_synced_hash IS NOT NULL AND last_legacy_hash IS NOT NULL",
+        1,
+    )
+    .await;
+    reverse.stop().await.unwrap();
+    supra
+        .batch_execute("UPDATE persons SET phone = '4429999999' WHERE first_name = 'Lucía'")
+        .await
+        .unwrap();
+    supra_sync_engine::snapshot::Snapshotter::request(&supra, &env.mappings, &["persona".into()])
+        .await
+        .unwrap();
+    wait_count(
+        &supra,
+        "SELECT count(*) FROM supra_sync.snapshot_progress WHERE entity_type = 'persona' AND status = 'done'",
+        1,
+    )
+    .await;
+    let conflicts: i64 = supra
+        .query_one("SELECT count(*) FROM supra_sync.sync_conflicts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(conflicts, 0, "no conflict for a row only SUPRA changed");
+    let skipped: i64 = supra
+        .query_one(
+            "SELECT count(*) FROM supra_sync.sync_log
+              WHERE entity_type = 'persona' AND entity_id = '1' AND source_xid = 0
+                AND status = 'skipped' AND error_message LIKE 'unchanged since both sides last agreed%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(skipped, 1, "the snapshot row is logged as skipped");
+    let phone: String = supra
+        .query_one("SELECT phone FROM persons WHERE first_name = 'Lucía'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(phone, "4429999999", "SUPRA keeps its newer version");
+    let reverse = env.start(Side::Supra);
+    wait_count(
+        &legacy,
+        "SELECT count(*) FROM cf_quere_pro.persona WHERE prsid = 1 AND prstelef = '4429999999'",
+        1,
+    )
+    .await;
+    reverse.stop().await.unwrap();
+    forward.stop().await.unwrap();
+    env.teardown().await;
+}

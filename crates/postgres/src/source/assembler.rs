@@ -24,6 +24,9 @@ pub enum SourceEvent {
         /// Contents of its transactional [`crate::source::BOOKING_PREFIX`] messages: the
         /// bookkeeping a SUPRA → legacy batch carried into its legacy transaction.
         bookings: Vec<String>,
+        /// The rows it wrote (table, key text of the old and new images): a snapshot chunk
+        /// read while it was in flight must not overwrite them with what it read before.
+        touched: Vec<(TableName, String)>,
     },
     /// A non-transactional snapshot watermark (`pg_logical_emit_message(false, …)`).
     Watermark {
@@ -112,9 +115,20 @@ impl TransactionAssembler {
             .as_ref()
             .is_some_and(|o| self.drop_origins.contains(o))
         {
+            let touched = b
+                .changes
+                .iter()
+                .flat_map(|c| {
+                    [&c.old, &c.new]
+                        .into_iter()
+                        .flatten()
+                        .map(|row| (c.table.clone(), row.key_text()))
+                })
+                .collect();
             return Ok(SourceEvent::Skipped {
                 end_lsn,
                 bookings: b.bookings,
+                touched,
             });
         }
         Ok(SourceEvent::Transaction(Transaction {
@@ -339,6 +353,7 @@ mod tests {
             SourceEvent::Skipped {
                 end_lsn: Lsn(220),
                 bookings: Vec::new(),
+                touched: vec![(TableName::new("cf_quere_pro", "persona"), "44".into())],
             }
         );
     }
