@@ -2,11 +2,40 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::PgType;
+
+/// `YYYY-MM-DD` (chrono's `%Y-%m-%d`), without parsing a format string per value: dates and
+/// timestamps are rendered for every row written.
+fn date_text(d: NaiveDate) -> String {
+    if !(0..=9999).contains(&d.year()) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let mut out = String::with_capacity(32);
+    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fff[fff[fff]]]` + `suffix` (chrono's `%Y-%m-%d %H:%M:%S%.f`).
+fn timestamp_text(t: NaiveDateTime, suffix: &str) -> String {
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
+        return format!("{}{suffix}", t.format("%Y-%m-%d %H:%M:%S%.f"));
+    }
+    let mut out = date_text(t.date());
+    let _ = write!(out, " {:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    let _ = match nanos {
+        0 => Ok(()),
+        n if n % 1_000_000 == 0 => write!(out, ".{:03}", n / 1_000_000),
+        n if n % 1_000 == 0 => write!(out, ".{:06}", n / 1_000),
+        n => write!(out, ".{n:09}"),
+    };
+    out.push_str(suffix);
+    out
+}
 
 /// A WGS84 point (PostGIS `geography(POINT, 4326)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,9 +161,9 @@ impl Value {
             Value::Float(f) => format_float(*f),
             Value::Numeric(d) => d.to_string(),
             Value::Text(s) => s.clone(),
-            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-            Value::Timestamp(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
-            Value::Timestamptz(t) => t.format("%Y-%m-%d %H:%M:%S%.f+00").to_string(),
+            Value::Date(d) => date_text(*d),
+            Value::Timestamp(t) => timestamp_text(*t, ""),
+            Value::Timestamptz(t) => timestamp_text(t.naive_utc(), "+00"),
             Value::Uuid(u) => u.to_string(),
             Value::Json(j) => j.to_string(),
             Value::TextArray(items) => render_text_array(items),
@@ -357,5 +386,50 @@ mod tests {
     #[test]
     fn literal_quoting_doubles_quotes() {
         assert_eq!(quote_literal("O'Brien"), "'O''Brien'");
+    }
+}
+
+#[cfg(test)]
+mod datetime_text_tests {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+    use super::Value;
+
+    fn at(y: i32, nanos: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, 3, 9)
+            .unwrap()
+            .and_hms_nano_opt(7, 5, 59, nanos)
+            .unwrap()
+    }
+
+    #[test]
+    fn dates_and_timestamps_render_as_chrono_formats_them() {
+        for y in [1, 99, 1900, 2026, 9999, 10_000, -44] {
+            for nanos in [
+                0,
+                1_000_000,
+                120_000_000,
+                123_000,
+                123_456_000,
+                7,
+                123_456_789,
+                1_500_000_000, // leap second
+            ] {
+                let t = at(y, nanos);
+                assert_eq!(
+                    Value::Timestamp(t).to_text().unwrap(),
+                    t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+                );
+                let tz = Utc.from_utc_datetime(&t);
+                assert_eq!(
+                    Value::Timestamptz(tz).to_text().unwrap(),
+                    tz.format("%Y-%m-%d %H:%M:%S%.f+00").to_string()
+                );
+                assert_eq!(
+                    Value::Date(t.date()).to_text().unwrap(),
+                    t.date().format("%Y-%m-%d").to_string()
+                );
+            }
+        }
     }
 }

@@ -541,7 +541,7 @@ impl Applier {
             }
             let mappings: Vec<MappingRow> = plans.iter().flat_map(|p| p.mappings.clone()).collect();
             book::write_mappings(&tx, &mappings, &versions).await?;
-            let logs: Vec<LogRow> = plans.iter().map(|p| p.log.clone()).collect();
+            let logs: Vec<&LogRow> = plans.iter().map(|p| &p.log).collect();
             book::write_log(&tx, &logs).await?;
             let parked: Vec<ParkedRow> = plans.iter().flat_map(|p| p.parked.clone()).collect();
             book::write_parked(&tx, &parked).await?;

@@ -64,8 +64,8 @@ pub struct LogRow {
     pub operation: &'static str,
     /// Changed columns.
     pub diff: Option<Json>,
-    /// The raw change (see [`crate::raw`]).
-    pub raw: Json,
+    /// The raw change as JSON text (see [`crate::raw`]).
+    pub raw: String,
     /// Outcome.
     pub status: LogStatus,
     /// Error text for failures.
@@ -112,8 +112,8 @@ pub struct ParkedRow {
     pub waiting_for_entity: String,
     /// Key it waits for.
     pub waiting_for_id: String,
-    /// The raw change.
-    pub raw: Json,
+    /// The raw change as JSON text (see [`crate::raw`]).
+    pub raw: String,
     /// Commit LSN.
     pub source_lsn: Lsn,
     /// Commit time.
@@ -299,7 +299,11 @@ pub async fn rekey_mapping<C: GenericClient>(
 }
 
 /// Appends `sync_log` rows.
-pub async fn write_log<C: GenericClient>(client: &C, rows: &[LogRow]) -> Result<(), EngineError> {
+pub async fn write_log<C: GenericClient, R: std::borrow::Borrow<LogRow>>(
+    client: &C,
+    rows: &[R],
+) -> Result<(), EngineError> {
+    let rows: Vec<&LogRow> = rows.iter().map(|r| r.borrow()).collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -312,7 +316,7 @@ pub async fn write_log<C: GenericClient>(client: &C, rows: &[LogRow]) -> Result<
         .iter()
         .map(|r| r.diff.as_ref().map(Json::to_string))
         .collect();
-    let raw: Vec<String> = rows.iter().map(|r| r.raw.to_string()).collect();
+    let raw: Vec<&str> = rows.iter().map(|r| r.raw.as_str()).collect();
     let status: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
     let error: Vec<Option<&str>> = rows.iter().map(|r| r.error.as_deref()).collect();
     let lsn: Vec<String> = rows.iter().map(|r| r.source_lsn.to_string()).collect();
@@ -353,7 +357,7 @@ pub async fn write_parked<C: GenericClient>(
                     &r.operation,
                     &r.waiting_for_entity,
                     &r.waiting_for_id,
-                    &r.raw.to_string(),
+                    &r.raw,
                     &r.source_lsn.to_string(),
                     &r.commit_ts,
                 ],

@@ -116,7 +116,7 @@ impl Booking {
                     source: l.source.to_string(),
                     operation: l.operation.to_string(),
                     diff: l.diff.clone(),
-                    raw: l.raw.clone(),
+                    raw: serde_json::from_str(&l.raw).unwrap_or(Json::Null),
                     status: l.status.as_str().to_string(),
                     error: l.error.clone(),
                     lsn: l.source_lsn.to_string(),
@@ -136,7 +136,7 @@ impl Booking {
                     operation: p.operation.to_string(),
                     waiting_for_entity: p.waiting_for_entity.clone(),
                     waiting_for_id: p.waiting_for_id.clone(),
-                    raw: p.raw.clone(),
+                    raw: serde_json::from_str(&p.raw).unwrap_or(Json::Null),
                     lsn: p.source_lsn.to_string(),
                     ts: p.commit_ts,
                 })
@@ -161,7 +161,7 @@ impl Booking {
                 operation: operation(&l.operation)
                     .ok_or_else(|| bad(format!("operation {}", l.operation)))?,
                 diff: l.diff,
-                raw: l.raw,
+                raw: l.raw.to_string(),
                 status: LogStatus::parse(&l.status)
                     .ok_or_else(|| bad(format!("status {}", l.status)))?,
                 error: l.error,
@@ -180,7 +180,7 @@ impl Booking {
                     .ok_or_else(|| bad(format!("operation {}", p.operation)))?,
                 waiting_for_entity: p.waiting_for_entity,
                 waiting_for_id: p.waiting_for_id,
-                raw: p.raw,
+                raw: p.raw.to_string(),
                 source_lsn: lsn(&p.lsn)?,
                 commit_ts: p.ts,
             });
@@ -258,7 +258,7 @@ mod tests {
             source: Side::Supra,
             operation: "update",
             diff: Some(serde_json::json!({"name": {"old": "a", "new": "Peña"}})),
-            raw: serde_json::json!({"op": "update"}),
+            raw: serde_json::json!({"op": "update"}).to_string(),
             status: LogStatus::Held,
             error: Some("held".into()),
             source_lsn: Lsn(0x16_B374_D848),

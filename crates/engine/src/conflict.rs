@@ -477,7 +477,7 @@ pub async fn hold<C: GenericClient>(
     conflict: Uuid,
     direction: &str,
     operation: &str,
-    raw: &Json,
+    raw: &str,
     lsn: supra_sync_core::Lsn,
     ts: DateTime<Utc>,
 ) -> Result<(), EngineError> {
@@ -487,7 +487,7 @@ pub async fn hold<C: GenericClient>(
             "INSERT INTO supra_sync.held_changes (conflict_id, seq, direction, operation, raw_change, source_lsn, source_commit_ts)
              SELECT $1, COALESCE(max(seq), 0) + 1, $2, $3, $4::text::jsonb, $5::text::pg_lsn, $6
                FROM supra_sync.held_changes WHERE conflict_id = $1",
-            &[&conflict, &direction, &operation, &raw.to_string(), &lsn.to_string(), &ts],
+            &[&conflict, &direction, &operation, &raw, &lsn.to_string(), &ts],
         )
         .await
         .map_err(|e| match e.code() {

@@ -11,50 +11,86 @@
 
 use std::sync::Arc;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value as Json, json};
 use supra_sync_core::{Change, ChangeOp, ColumnDef, PgType, Row, RowSchema, TableName, Value};
 
-/// Encodes a change (with its column types) as JSON.
-pub fn encode(change: &Change) -> Json {
+/// Encodes a change (with its column types) as JSON text, written straight from the change
+/// (no intermediate JSON tree: this runs for every row synced).
+pub fn encode(change: &Change) -> String {
     let schema = change
         .new
         .as_ref()
         .or(change.old.as_ref())
-        .map(|r| r.schema.clone());
-    let columns: Vec<Json> = schema
-        .as_ref()
-        .map(|s| {
-            s.columns
-                .iter()
-                .map(|c| json!([c.name, type_name(c.pg_type), c.key]))
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({
-        "op": change.op.as_str(),
-        "table": change.table.to_string(),
-        "columns": columns,
-        "old": change.old.as_ref().map(values),
-        "new": change.new.as_ref().map(values),
-    })
+        .map(|r| &r.schema);
+    let raw = RawOut {
+        op: change.op.as_str(),
+        table: change.table.to_string(),
+        columns: schema.map_or(&[][..], |s| &s.columns[..]),
+        old: change.old.as_ref().map(ValuesOut),
+        new: change.new.as_ref().map(ValuesOut),
+    };
+    serde_json::to_string(&raw).expect("a raw change always serializes")
 }
 
-fn values(row: &Row) -> Json {
-    Json::Array(
-        row.values
-            .iter()
-            .map(|v| match v {
-                Value::Unchanged => json!({"unchanged": true}),
-                other => other.to_text().map_or(Json::Null, Json::String),
-            })
-            .collect(),
-    )
+/// The encoded form of a change, borrowed from it.
+struct RawOut<'a> {
+    op: &'a str,
+    table: String,
+    columns: &'a [ColumnDef],
+    old: Option<ValuesOut<'a>>,
+    new: Option<ValuesOut<'a>>,
 }
 
-fn type_name(t: PgType) -> String {
+impl Serialize for RawOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Columns<'a>(&'a [ColumnDef]);
+        impl Serialize for Columns<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for c in self.0 {
+                    seq.serialize_element(&(&c.name, type_name(c.pg_type), c.key))?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("op", self.op)?;
+        map.serialize_entry("table", &self.table)?;
+        map.serialize_entry("columns", &Columns(self.columns))?;
+        map.serialize_entry("old", &self.old)?;
+        map.serialize_entry("new", &self.new)?;
+        map.end()
+    }
+}
+
+/// A row's values as PostgreSQL text (NULL as `null`, unchanged TOAST as
+/// `{"unchanged":true}`).
+struct ValuesOut<'a>(&'a Row);
+
+impl Serialize for ValuesOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.values.len()))?;
+        for v in &self.0.values {
+            match v {
+                Value::Unchanged => seq.serialize_element(&Unchanged { unchanged: true })?,
+                Value::Text(text) => seq.serialize_element(text)?,
+                other => seq.serialize_element(&other.to_text())?,
+            }
+        }
+        seq.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Unchanged {
+    unchanged: bool,
+}
+
+fn type_name(t: PgType) -> std::borrow::Cow<'static, str> {
     match t {
-        PgType::Other(oid) => format!("oid:{oid}"),
-        known => known.sql_name().to_string(),
+        PgType::Other(oid) => format!("oid:{oid}").into(),
+        known => known.sql_name().into(),
     }
 }
 
@@ -124,8 +160,10 @@ pub fn decode(raw: &Json) -> Result<Change, RawError> {
     })
 }
 
-/// Column-level differences of an update (`{"col": {"old": …, "new": …}}`) when the old
-/// image is complete; otherwise the new image.
+/// Column-level differences of an update (`{"col": {"old": …, "new": …}}`) when its old image
+/// is complete. `None` otherwise — inserts, deletes and updates without an old image — since
+/// the raw change ([`encode`]), stored next to it, already holds every value: writing the whole
+/// image twice per row cost as much as the row itself.
 pub fn diff(change: &Change) -> Option<Json> {
     match (&change.old, &change.new) {
         (Some(old), Some(new)) if old.schema == new.schema => {
@@ -140,9 +178,7 @@ pub fn diff(change: &Change) -> Option<Json> {
             }
             Some(Json::Object(map))
         }
-        (_, Some(new)) => Some(new.to_json()),
-        (Some(old), None) => Some(json!({"deleted": old.to_json()})),
-        (None, None) => None,
+        _ => None,
     }
 }
 
@@ -191,7 +227,7 @@ mod tests {
                 ],
             )),
         };
-        let back = decode(&encode(&change)).unwrap();
+        let back = decode(&serde_json::from_str(&encode(&change)).unwrap()).unwrap();
         assert_eq!(back, change);
     }
 

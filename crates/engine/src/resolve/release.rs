@@ -117,7 +117,7 @@ async fn release_locked(
                 source: held.side,
                 operation: change.op.as_str(),
                 diff: raw::diff(&change),
-                raw: held.raw.clone(),
+                raw: held.raw.to_string(),
                 status: LogStatus::Skipped,
                 error: Some(format!(
                     "superseded by the resolution of conflict {} ({})",

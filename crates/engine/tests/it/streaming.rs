@@ -304,7 +304,7 @@ async fn a_reverse_batch_killed_before_its_bookkeeping_is_booked_from_its_legacy
         source: Side::Supra,
         operation: "insert",
         diff: Some(serde_json::json!({"name": "Núñez"})),
-        raw: serde_json::json!({"op": "insert"}),
+        raw: serde_json::json!({"op": "insert"}).to_string(),
         status: supra_sync_engine::book::LogStatus::Applied,
         error: None,
         source_lsn: Lsn(0x1_0000_0000),
