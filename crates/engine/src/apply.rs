@@ -950,6 +950,10 @@ impl Applier {
                     .await
             }
         };
+        let result = match result {
+            Ok(()) => self.check_lengths(&planned.ops).await,
+            other => other,
+        };
         match result {
             Ok(()) => {}
             Err(Outcome::Park {
@@ -992,6 +996,37 @@ impl Applier {
             Err(Outcome::Engine(e)) => return Err(e),
         }
         Ok(planned)
+    }
+
+    /// Fails a planned change whose values do not fit their target columns (see
+    /// [`crate::write::too_long`]).
+    async fn check_lengths(&mut self, ops: &[TargetOp]) -> Result<(), Outcome> {
+        for op in ops {
+            let (table, columns, values) = match op {
+                TargetOp::Upsert {
+                    table,
+                    columns,
+                    values,
+                    ..
+                }
+                | TargetOp::Update {
+                    table,
+                    columns,
+                    values,
+                    ..
+                } => (table, columns, values),
+                TargetOp::Delete { .. } => continue,
+            };
+            let types = self
+                .writer
+                .column_types(&self.target, table)
+                .await
+                .map_err(Outcome::Engine)?;
+            if let Some(problem) = crate::write::too_long(types, columns, values) {
+                return Err(Outcome::Fail(format!("{problem} in {table}")));
+            }
+        }
+        Ok(())
     }
 
     async fn plan_forward(

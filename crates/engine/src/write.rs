@@ -166,6 +166,41 @@ impl TargetWriter {
     }
 }
 
+/// The first value of a write that its column's declared length refuses, worded as
+/// PostgreSQL's "value too long for type character varying(13)" (22001): checked while
+/// planning, so that one such row fails alone instead of failing its whole batch (which is
+/// then redone change by change). Trailing spaces beyond the length are allowed, as in
+/// PostgreSQL.
+pub fn too_long(
+    types: &HashMap<String, String>,
+    columns: &[String],
+    values: &[Value],
+) -> Option<String> {
+    columns.iter().zip(values).find_map(|(column, value)| {
+        let Value::Text(text) = value else {
+            return None;
+        };
+        let ty = types.get(column)?;
+        let limit = char_limit(ty)?;
+        (text.trim_end_matches(' ').chars().count() > limit).then(|| {
+            format!(
+                "value too long for type {ty} (column {column}: {} characters)",
+                text.chars().count()
+            )
+        })
+    })
+}
+
+/// The length of `character varying(n)` / `character(n)`.
+fn char_limit(ty: &str) -> Option<usize> {
+    ["character varying(", "character("]
+        .iter()
+        .find_map(|base| {
+            let (n, rest) = ty.strip_prefix(base)?.split_once(')')?;
+            rest.is_empty().then(|| n.parse().ok()).flatten()
+        })
+}
+
 fn column_arrays(width: usize, rows: &[&[Value]]) -> Vec<Vec<Option<String>>> {
     (0..width)
         .map(|i| rows.iter().map(|r| r[i].to_text()).collect())
@@ -379,6 +414,39 @@ fn group_ops(ops: &[TargetOp]) -> Vec<Group<'_>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn too_long_values_are_found_before_the_write() {
+        let types: HashMap<String, String> = [
+            ("rfc", "character varying(13)"),
+            ("code", "character(3)"),
+            ("name", "text"),
+            ("tags", "character varying(5)[]"),
+        ]
+        .into_iter()
+        .map(|(c, t)| (c.to_string(), t.to_string()))
+        .collect();
+        let columns: Vec<String> = ["rfc", "code", "name"].map(String::from).to_vec();
+        let ok = [
+            Value::Text("ÑÚÑEZ800101AB".into()), // 13 characters, more bytes
+            Value::Text("AB   ".into()),         // trailing spaces beyond the length
+            Value::Text("x".repeat(500)),
+        ];
+        assert_eq!(too_long(&types, &columns, &ok), None);
+        let long = [
+            Value::Text("ZULM-400219-MVZXNR16".into()),
+            Value::Null,
+            Value::Null,
+        ];
+        assert_eq!(
+            too_long(&types, &columns, &long).as_deref(),
+            Some("value too long for type character varying(13) (column rfc: 20 characters)")
+        );
+        let code = [Value::Null, Value::Text("ABCD".into()), Value::Null];
+        assert!(too_long(&types, &columns, &code).is_some());
+        assert_eq!(char_limit("character varying(5)[]"), None);
+    }
+
     use super::*;
 
     fn upsert(table: &str, id: i64, name: &str) -> TargetOp {

@@ -366,3 +366,39 @@ async fn a_reverse_batch_killed_before_its_bookkeeping_is_booked_from_its_legacy
     forward.stop().await.unwrap();
     env.teardown().await;
 }
+
+/// A value longer than its SUPRA column (an RFC of 20 characters for `persons.rfc
+/// varchar(13)`) is found while planning (the message names the column, which PostgreSQL's
+/// own 22001 does not): its change fails alone and the other 49 rows are applied.
+#[tokio::test]
+async fn a_value_too_long_for_its_column_fails_only_its_own_row() {
+    let env = SyncEnv::new().await;
+    let running = env.start(Side::Legacy);
+    let legacy = env.legacy.connect().await.unwrap();
+    let supra = supra_admin(&env).await;
+    legacy
+        .batch_execute(
+            "INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnif, prsnombre)
+             SELECT g, 'F', CASE WHEN g = 25 THEN 'ZULM-400219-MVZXNR16' ELSE 'RFC' || lpad(g::text, 10, '0') END, 'P' || g
+               FROM generate_series(1, 50) g",
+        )
+        .await
+        .unwrap();
+    wait_count(&supra, "SELECT count(*) FROM supra_sync.sync_log", 50).await;
+    let failed = supra
+        .query(
+            "SELECT entity_id, error_message FROM supra_sync.sync_log WHERE status = 'failed'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].get::<_, String>(0), "25");
+    assert_eq!(
+        failed[0].get::<_, String>(1),
+        "value too long for type character varying(13) (column rfc: 20 characters) in public.persons"
+    );
+    wait_count(&supra, PERSONS, 49).await;
+    running.stop().await.unwrap();
+    env.teardown().await;
+}
