@@ -1002,21 +1002,10 @@ impl Applier {
     /// [`crate::write::too_long`]).
     async fn check_lengths(&mut self, ops: &[TargetOp]) -> Result<(), Outcome> {
         for op in ops {
-            let (table, columns, values) = match op {
-                TargetOp::Upsert {
-                    table,
-                    columns,
-                    values,
-                    ..
-                }
-                | TargetOp::Update {
-                    table,
-                    columns,
-                    values,
-                    ..
-                } => (table, columns, values),
-                TargetOp::Delete { .. } => continue,
+            let Some((columns, values)) = op.written() else {
+                continue;
             };
+            let table = op.table();
             let types = self
                 .writer
                 .column_types(&self.target, table)

@@ -194,17 +194,23 @@ impl TargetOp {
         }
     }
 
-    /// The value written to `column` (upserts and updates).
-    pub fn value(&self, column: &str) -> Option<&Value> {
+    /// The columns and values written (upserts and updates; `None` for deletes).
+    pub fn written(&self) -> Option<(&[String], &[Value])> {
         match self {
             TargetOp::Upsert {
                 columns, values, ..
             }
             | TargetOp::Update {
                 columns, values, ..
-            } => columns.iter().position(|c| c == column).map(|i| &values[i]),
+            } => Some((columns, values)),
             TargetOp::Delete { .. } => None,
         }
+    }
+
+    /// The value written to `column` (upserts and updates).
+    pub fn value(&self, column: &str) -> Option<&Value> {
+        let (columns, values) = self.written()?;
+        columns.iter().position(|c| c == column).map(|i| &values[i])
     }
 }
 

@@ -79,7 +79,9 @@ async fn kill_9_during_snapshot_and_streaming_loses_nothing_and_doubles_nothing(
     let mut kills = snapshot_kills;
     let mut service = env.start(SERVICE_ENV);
     let supra_client = env.supra().await;
-    wait_until("the snapshot to finish", PATIENCE, || async {
+    // Liveness, not correctness: on a loaded 2-core machine the debug build copies the
+    // remaining entities (3,000+ invoices) while catching up the workload.
+    wait_until("the snapshot to finish", PATIENCE * 3, || async {
         Ok(snapshot_state(&supra_client).await?.1 == 0)
     })
     .await
