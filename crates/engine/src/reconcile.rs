@@ -76,14 +76,14 @@ pub struct ReconcileOptions {
 }
 
 impl ReconcileOptions {
-    /// Defaults: every entity, no fix, no rate limit, 1,000-row slices, finance on, 60 s
+    /// Defaults: every entity, no fix, no rate limit, 10,000-row slices, finance on, 60 s
     /// settle.
     pub fn new(tenant: &str, names: ObjectNames) -> ReconcileOptions {
         ReconcileOptions {
             entities: Vec::new(),
             fix: false,
             max_rate: None,
-            chunk_rows: 1_000,
+            chunk_rows: 10_000,
             finance: true,
             settle: Duration::from_secs(60),
             tenant: tenant.to_string(),
