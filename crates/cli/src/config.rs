@@ -24,7 +24,7 @@ pub struct RunConfig {
     pub tenant: String,
     /// Largest number of source changes in one target transaction.
     pub max_batch_changes: usize,
-    /// Milliseconds to wait for more transactions before applying a partial batch.
+    /// Longest a partial batch waits for more transactions (milliseconds from its first one).
     pub batch_linger_ms: u64,
     /// Seconds between heartbeats on an idle source (keeps slots advancing).
     pub heartbeat_secs: u64,

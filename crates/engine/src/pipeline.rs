@@ -38,7 +38,7 @@ pub struct PipelineOptions {
     pub tenant: String,
     /// Largest number of changes in one target transaction.
     pub max_batch_changes: usize,
-    /// How long to wait for more transactions before applying a partial batch.
+    /// Longest a partial batch waits for more transactions, counted from its first one.
     pub batch_linger: Duration,
     /// Interval of source heartbeats (slot advance on an idle source).
     pub heartbeat_interval: Duration,
@@ -284,6 +284,7 @@ impl Pipeline {
         let mut batch: Vec<Transaction> = Vec::new();
         let mut batch_changes = 0usize;
         let mut skipped_to: Option<Lsn> = None;
+        let mut batch_deadline = tokio::time::Instant::now();
         // Position requested for acknowledgement, and what was acknowledged (never more than
         // the target has flushed: the applier commits asynchronously).
         let mut position = start_lsn;
@@ -312,7 +313,10 @@ impl Pipeline {
                     }
                 }
             } else {
-                match tokio::time::timeout(self.opts.batch_linger, source.next()).await {
+                // A batch waits at most `batch_linger` from its first transaction: a deadline,
+                // not a gap, so the keepalives a walsender interleaves while it is ahead of our
+                // acknowledgements neither cut batches short nor hold them open.
+                match tokio::time::timeout_at(batch_deadline, source.next()).await {
                     Ok(ev) => ev?,
                     Err(_) => None, // nothing more right now: apply what we have
                 }
@@ -322,6 +326,9 @@ impl Pipeline {
                 Some(SourceEvent::Transaction(tx)) => {
                     if let Some(state) = snapshot.as_mut() {
                         state.observe(&tx);
+                    }
+                    if batch.is_empty() {
+                        batch_deadline = tokio::time::Instant::now() + self.opts.batch_linger;
                     }
                     batch_changes += tx.changes.len();
                     batch.push(tx);
@@ -352,7 +359,7 @@ impl Pipeline {
                         .await?;
                     continue;
                 }
-                Some(SourceEvent::Idle { .. }) => {}
+                Some(SourceEvent::Idle { .. }) => continue, // a ping: keep filling the batch
                 Some(SourceEvent::Watermark { lsn, content }) => watermark = Some((lsn, content)),
                 None if batch.is_empty() && skipped_to.is_none() => {
                     return Err(EngineError::Transient(
