@@ -42,7 +42,7 @@ pub struct CaptureOptions {
     pub names: ObjectNames,
     /// Largest number of changes published per acknowledgement wait.
     pub max_batch_changes: usize,
-    /// How long to wait for more transactions before publishing a partial batch.
+    /// Longest a partial batch waits for more transactions, counted from its first one.
     pub batch_linger: Duration,
     /// Heartbeats on an idle source, so the slot still advances.
     pub heartbeat_interval: Duration,
@@ -127,6 +127,7 @@ async fn run_once(
     let mut batch: Vec<Transaction> = Vec::new();
     let mut changes = 0usize;
     let mut pending_ack: Option<Lsn> = None;
+    let mut batch_deadline = tokio::time::Instant::now();
     loop {
         let event = if batch.is_empty() {
             tokio::select! {
@@ -135,12 +136,16 @@ async fn run_once(
                 _ = shutdown.changed() => { source.shutdown().await.ok(); return Ok(()); }
             }
         } else {
-            tokio::time::timeout(opts.batch_linger, source.next())
+            // A deadline from the batch's first transaction, as in the apply pipeline.
+            tokio::time::timeout_at(batch_deadline, source.next())
                 .await
                 .unwrap_or(Ok(None))?
         };
         match event {
             Some(SourceEvent::Transaction(tx)) => {
+                if batch.is_empty() {
+                    batch_deadline = tokio::time::Instant::now() + opts.batch_linger;
+                }
                 changes += tx.changes.len();
                 batch.push(tx);
                 if changes < opts.max_batch_changes {
@@ -156,7 +161,8 @@ async fn run_once(
             Some(SourceEvent::Idle { wal_end }) if batch.is_empty() => {
                 pending_ack = Some(pending_ack.map_or(wal_end, |a| a.max(wal_end)));
             }
-            Some(SourceEvent::Idle { .. } | SourceEvent::Watermark { .. }) => {}
+            Some(SourceEvent::Idle { .. }) => continue, // a ping: keep filling the batch
+            Some(SourceEvent::Watermark { .. }) => {}
             None if batch.is_empty() && pending_ack.is_none() => {
                 return Err(EngineError::Transient(
                     "the replication stream ended".into(),
