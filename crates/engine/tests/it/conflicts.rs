@@ -14,11 +14,16 @@ async fn admin(env: &SyncEnv) -> tokio_postgres::Client {
     c
 }
 
-/// Persons 1 and 2 synced, then a concurrent phone change on both sides of person 1 while the
-/// SUPRA → legacy pipeline is stopped (so the SUPRA change is still in flight).
-async fn concurrent_phone_change(
+/// Persons 1 (Lucía) and 2 (Pedro) synced both ways, then Lucía's phone changed in SUPRA
+/// while the SUPRA → legacy pipeline is stopped (so that change is still in flight). Returns
+/// legacy, SUPRA and the still running legacy → SUPRA pipeline.
+async fn supra_change_in_flight(
     env: &SyncEnv,
-) -> (tokio_postgres::Client, tokio_postgres::Client) {
+) -> (
+    tokio_postgres::Client,
+    tokio_postgres::Client,
+    crate::support::RunningPipeline,
+) {
     let legacy = env.legacy.connect().await.unwrap();
     let supra = admin(env).await;
     let forward = env.start(Side::Legacy);
@@ -30,7 +35,6 @@ async fn concurrent_phone_change(
         )
         .await
         .unwrap();
-    wait_count(&supra, "SELECT count(*) FROM persons", 2).await;
     // Both pipelines idle: the versions both sides agree on are recorded.
     wait_count(
         &supra,
@@ -43,6 +47,15 @@ async fn concurrent_phone_change(
         .batch_execute("UPDATE persons SET phone = '4429999999' WHERE first_name = 'Lucía'")
         .await
         .unwrap();
+    (legacy, supra, forward)
+}
+
+/// Persons 1 and 2 synced, then a concurrent phone change on both sides of person 1 while the
+/// SUPRA → legacy pipeline is stopped (so the SUPRA change is still in flight).
+async fn concurrent_phone_change(
+    env: &SyncEnv,
+) -> (tokio_postgres::Client, tokio_postgres::Client) {
+    let (legacy, supra, forward) = supra_change_in_flight(env).await;
     legacy
         .batch_execute(
             "UPDATE cf_quere_pro.persona SET prstelef = '4421111111' WHERE prsid = 1;
@@ -193,28 +206,7 @@ async fn legacy_wins_policy_converges_on_the_legacy_version_and_records_it() {
 #[tokio::test]
 async fn a_stale_snapshot_row_of_a_row_changed_only_in_supra_is_not_a_conflict() {
     let env = SyncEnv::new().await;
-    let legacy = env.legacy.connect().await.unwrap();
-    let supra = admin(&env).await;
-    let forward = env.start(Side::Legacy);
-    let reverse = env.start(Side::Supra);
-    legacy
-        .batch_execute(
-            "INSERT INTO cf_quere_pro.persona (prsid, prstipo, prsnombre, prstelef) VALUES
-               (1, 'F', 'Lucía', '4420000001')",
-        )
-        .await
-        .unwrap();
-    wait_count(
-        &supra,
-        "SELECT count(*) FROM supra_sync.sync_mappings WHERE last_synced_hash IS NOT NULL AND last_legacy_hash IS NOT NULL",
-        1,
-    )
-    .await;
-    reverse.stop().await.unwrap();
-    supra
-        .batch_execute("UPDATE persons SET phone = '4429999999' WHERE first_name = 'Lucía'")
-        .await
-        .unwrap();
+    let (legacy, supra, forward) = supra_change_in_flight(&env).await;
     supra_sync_engine::snapshot::Snapshotter::request(&supra, &env.mappings, &["persona".into()])
         .await
         .unwrap();
