@@ -393,16 +393,25 @@ pub async fn record<C: GenericClient>(
             )
         }
     };
+    // An open conflict of the row that already exists (recorded by an earlier attempt of this
+    // batch on the bookkeeping connection, or by a unique violation) is the one this change
+    // waits behind: its id is returned instead of a second open conflict.
     let row = client
         .query_one(
-            "INSERT INTO supra_sync.sync_conflicts
+            "WITH existing AS (
+                SELECT id FROM supra_sync.sync_conflicts
+                 WHERE entity_type = $1::text AND entity_id = $2::text AND status = 'open' AND $8::text = 'open'),
+             inserted AS (
+                INSERT INTO supra_sync.sync_conflicts
                     (entity_type, entity_id, direction, legacy_data, supra_data, conflict_type, policy,
                      status, resolution, legacy_commit_ts, supra_commit_ts, resolved_by, resolved_at)
-             VALUES ($1::text, $2::text, $3::text, $4::text::jsonb, $5::text::jsonb, $6::text, $7::text,
-                     $8::text, $9::text, $10, $11,
-                     CASE WHEN $8::text = 'resolved' THEN 'policy:' || $7::text END,
-                     CASE WHEN $8::text = 'resolved' THEN now() END)
-             RETURNING id",
+                SELECT $1::text, $2::text, $3::text, $4::text::jsonb, $5::text::jsonb, $6::text, $7::text,
+                       $8::text, $9::text, $10, $11,
+                       CASE WHEN $8::text = 'resolved' THEN 'policy:' || $7::text END,
+                       CASE WHEN $8::text = 'resolved' THEN now() END
+                 WHERE NOT EXISTS (SELECT 1 FROM existing)
+                RETURNING id)
+             SELECT id FROM inserted UNION ALL SELECT id FROM existing",
             &[
                 &check.entity,
                 &check.legacy_key,

@@ -186,17 +186,18 @@ async fn workload(legacy: DbConfig, supra: DbConfig, rate: u32) -> anyhow::Resul
     s.batch_execute("SET app.is_admin = 'true'").await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut tick = tokio::time::interval(Duration::from_millis(1000 / u64::from(rate.max(1))));
-    let max: String = l
+    // Persons are numbered from the fixture's first id (100000), not from 1.
+    let bounds = l
         .query_one(
-            "SELECT COALESCE(max(prsid), 1)::text FROM cf_quere_pro.persona",
+            "SELECT COALESCE(min(prsid), 1)::text, COALESCE(max(prsid), 1)::text FROM cf_quere_pro.persona",
             &[],
         )
-        .await?
-        .get(0);
-    let max: i64 = max.parse().unwrap_or(1);
+        .await?;
+    let min: i64 = bounds.get::<_, String>(0).parse().unwrap_or(1);
+    let max: i64 = bounds.get::<_, String>(1).parse().unwrap_or(1).max(min);
     loop {
         tick.tick().await;
-        let id = rng.gen_range(1..=max);
+        let id = rng.gen_range(min..=max);
         let phone = format!("442{:07}", rng.gen_range(0..10_000_000));
         l.execute(
             "UPDATE cf_quere_pro.persona SET prstelef = $1, prshsthora = now()::timestamp WHERE prsid = $2::text::numeric",
