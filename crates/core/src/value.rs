@@ -152,6 +152,20 @@ impl Value {
         })
     }
 
+    /// The canonical text of `text` in a column of type `ty`: what [`Value::parse_text`] and
+    /// [`Value::to_text`] agree on (so equal values compare equal whatever the server's
+    /// output settings); text that does not parse stays as it is. Text types are returned
+    /// without a round trip.
+    pub fn canonical_text(ty: PgType, text: String) -> String {
+        match ty {
+            PgType::Text | PgType::Varchar | PgType::Bpchar | PgType::Other(_) => text,
+            _ => Value::parse_text(ty, &text)
+                .ok()
+                .and_then(|v| v.to_text())
+                .unwrap_or(text),
+        }
+    }
+
     /// Renders the value in PostgreSQL's text input format; `None` for NULL and `Unchanged`.
     pub fn to_text(&self) -> Option<String> {
         Some(match self {
@@ -332,6 +346,12 @@ mod tests {
 
     #[test]
     fn numeric_stays_exact() {
+        assert_eq!(
+            Value::canonical_text(PgType::Timestamptz, "2024-03-01 10:00:00.5-06".into()),
+            "2024-03-01 16:00:00.500+00"
+        );
+        assert_eq!(Value::canonical_text(PgType::Varchar, " a ".into()), " a ");
+        assert_eq!(Value::canonical_text(PgType::Int4, "x".into()), "x");
         let v = Value::parse_text(PgType::Numeric, "12345678901234.5678").unwrap();
         assert_eq!(v.to_text().unwrap(), "12345678901234.5678");
         assert_eq!(

@@ -174,9 +174,9 @@ pub async fn legacy_ids<C: GenericClient>(
 /// versions of the rows just written, in one statement: each identity row is written once per
 /// batch. Versions of rows without an identity in `rows` are written by
 /// [`crate::apply::write_versions`].
-pub async fn write_mappings<C: GenericClient>(
+pub async fn write_mappings<C: GenericClient, R: std::borrow::Borrow<MappingRow>>(
     client: &C,
-    rows: &[MappingRow],
+    rows: &[R],
     versions: &[Version],
 ) -> Result<(), EngineError> {
     // The last version of a row wins, as the last identity row does.
@@ -184,7 +184,8 @@ pub async fn write_mappings<C: GenericClient>(
     for v in versions {
         version_of.insert((v.entity.as_str(), v.key.as_str()), v);
     }
-    let rows = last_per_identity(rows);
+    let rows: Vec<&MappingRow> = rows.iter().map(|r| r.borrow()).collect();
+    let rows = last_per_identity(&rows);
     let unmatched: Vec<Version> = {
         let written: std::collections::HashSet<(&str, &str)> = rows
             .iter()
@@ -197,11 +198,14 @@ pub async fn write_mappings<C: GenericClient>(
             .collect()
     };
     if !rows.is_empty() {
-        let version = |r: &MappingRow| {
-            version_of
-                .get(&(r.entity.as_str(), r.legacy_id.as_str()))
-                .copied()
-        };
+        let of_row: Vec<Option<&Version>> = rows
+            .iter()
+            .map(|r| {
+                version_of
+                    .get(&(r.entity.as_str(), r.legacy_id.as_str()))
+                    .copied()
+            })
+            .collect();
         let entity: Vec<&str> = rows.iter().map(|r| r.entity.as_str()).collect();
         let table: Vec<&str> = rows.iter().map(|r| r.legacy_table.as_str()).collect();
         let legacy_id: Vec<&str> = rows.iter().map(|r| r.legacy_id.as_str()).collect();
@@ -209,21 +213,21 @@ pub async fn write_mappings<C: GenericClient>(
         let side: Vec<String> = rows.iter().map(|r| r.source.to_string()).collect();
         let lsn: Vec<String> = rows.iter().map(|r| r.lsn.to_string()).collect();
         let ts: Vec<DateTime<Utc>> = rows.iter().map(|r| r.commit_ts).collect();
-        let supra_hash: Vec<Option<&str>> = rows
+        let supra_hash: Vec<Option<&str>> = of_row
             .iter()
-            .map(|r| version(r).map(|v| v.supra_hash.as_str()))
+            .map(|v| v.map(|v| v.supra_hash.as_str()))
             .collect();
-        let legacy_hash: Vec<Option<&str>> = rows
+        let legacy_hash: Vec<Option<&str>> = of_row
             .iter()
-            .map(|r| version(r).map(|v| v.legacy_hash.as_str()))
+            .map(|v| v.map(|v| v.legacy_hash.as_str()))
             .collect();
-        let written_to: Vec<Option<&str>> = rows
+        let written_to: Vec<Option<&str>> = of_row
             .iter()
-            .map(|r| version(r).map(|v| v.written_to.as_str()))
+            .map(|v| v.map(|v| v.written_to.as_str()))
             .collect();
-        let written_at: Vec<Option<DateTime<Utc>>> = rows
+        let written_at: Vec<Option<DateTime<Utc>>> = of_row
             .iter()
-            .map(|r| version(r).and_then(|v| v.written_at))
+            .map(|v| v.and_then(|v| v.written_at))
             .collect();
         client
             .execute(
@@ -266,14 +270,15 @@ pub async fn write_mappings<C: GenericClient>(
 /// One row per identity (the last one wins): a batch may touch a row several times. Also one
 /// row per SUPRA id: a row inserted and then re-keyed in the same batch leaves only its new
 /// key (the rekey of the old key found nothing committed to move).
-fn last_per_identity(rows: &[MappingRow]) -> Vec<&MappingRow> {
+fn last_per_identity<'a>(rows: &[&'a MappingRow]) -> Vec<&'a MappingRow> {
     let mut last: HashMap<(&str, &str), &MappingRow> = HashMap::new();
     let mut last_supra: HashMap<(&str, Uuid), &MappingRow> = HashMap::new();
-    for r in rows {
+    for &r in rows {
         last.insert((r.entity.as_str(), r.legacy_id.as_str()), r);
         last_supra.insert((r.entity.as_str(), r.supra_id), r);
     }
     rows.iter()
+        .copied()
         .filter(|r| std::ptr::eq(last[&(r.entity.as_str(), r.legacy_id.as_str())], *r))
         .filter(|r| std::ptr::eq(last_supra[&(r.entity.as_str(), r.supra_id)], *r))
         .collect()
@@ -327,7 +332,7 @@ pub async fn write_log<C: GenericClient, R: std::borrow::Borrow<LogRow>>(
             "INSERT INTO supra_sync.sync_log
                     (entity_type, entity_id, supra_id, direction, operation, diff, raw_change, status,
                      error_message, source_lsn, source_xid, source_commit_ts)
-             SELECT u.e, u.id, u.s, u.d, u.op, u.diff::jsonb, u.raw::jsonb, u.st, u.err, u.lsn::pg_lsn, u.xid, u.ts
+             SELECT u.e, u.id, u.s, u.d, u.op, u.diff::jsonb, u.raw::json, u.st, u.err, u.lsn::pg_lsn, u.xid, u.ts
                FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                            $8::text[], $9::text[], $10::text[], $11::bigint[], $12::timestamptz[])
                     AS u(e, id, s, d, op, diff, raw, st, err, lsn, xid, ts)",

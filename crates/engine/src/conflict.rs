@@ -16,7 +16,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
-use supra_sync_core::{RowSchema, Side, TableName, Value, quote_ident};
+use std::sync::Arc;
+
+use supra_sync_core::{PgType, Row, RowSchema, Side, TableName, Value, quote_ident};
 use supra_sync_mapping::ConflictPolicy;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
@@ -24,7 +26,7 @@ use uuid::Uuid;
 use crate::EngineError;
 
 /// Hash of an image: the named columns' text forms, in the given order.
-pub fn image_hash<'a>(pairs: impl Iterator<Item = (&'a str, Option<String>)>) -> String {
+pub fn image_hash<'a, T: AsRef<str>>(pairs: impl Iterator<Item = (&'a str, Option<T>)>) -> String {
     let mut h = Sha256::new();
     for (name, text) in pairs {
         h.update(name.as_bytes());
@@ -32,7 +34,7 @@ pub fn image_hash<'a>(pairs: impl Iterator<Item = (&'a str, Option<String>)>) ->
         match text {
             Some(t) => {
                 h.update([1]);
-                h.update(t.as_bytes());
+                h.update(t.as_ref().as_bytes());
             }
             None => h.update([0]),
         }
@@ -75,13 +77,14 @@ pub struct Check {
     /// Target table holding the row.
     pub table: TableName,
     /// Key columns of the row on the target.
-    pub key_columns: Vec<String>,
+    pub key_columns: Arc<[String]>,
     /// Key values.
     pub key_values: Vec<Value>,
     /// Target columns forming the compared image (empty: every column of the target row).
-    pub columns: Vec<String>,
-    /// The incoming change's image (JSON), for the conflict record.
-    pub incoming_image: Json,
+    pub columns: Arc<[String]>,
+    /// The incoming change's row (the old key or row of a delete), turned into the conflict
+    /// record's image only when a conflict is recorded.
+    pub incoming_row: Option<Row>,
     /// Hash of the incoming side's image (recorded as that side's hash once applied).
     pub incoming_hash: String,
     /// Commit time of the incoming change.
@@ -90,13 +93,39 @@ pub struct Check {
     pub deleting: bool,
 }
 
+impl Check {
+    /// The incoming change's image as JSON (column → value; null when it brings no row).
+    pub fn incoming_image(&self) -> Json {
+        self.incoming_row.as_ref().map_or(Json::Null, Row::to_json)
+    }
+}
+
+/// A target row's compared columns and their text (normalized), turned into JSON only when a
+/// conflict needs it.
+#[derive(Debug, Clone)]
+pub struct Image {
+    columns: Arc<[String]>,
+    values: Vec<Option<String>>,
+}
+
+impl Image {
+    /// Column → text value (null for NULL).
+    pub fn to_json(&self) -> Json {
+        let mut image = Map::with_capacity(self.columns.len());
+        for (c, v) in self.columns.iter().zip(&self.values) {
+            image.insert(c.clone(), v.clone().map_or(Json::Null, Json::String));
+        }
+        Json::Object(image)
+    }
+}
+
 /// The target row as it is now.
 #[derive(Debug, Clone)]
 pub struct Current {
     /// Hash of its image (`None`: no row).
     pub hash: Option<String>,
-    /// Its image as JSON.
-    pub image: Option<Json>,
+    /// Its image.
+    pub image: Option<Image>,
     /// Commit time of its last change.
     pub commit_ts: Option<DateTime<Utc>>,
     /// The server clock when the row was read (under the row lock).
@@ -147,7 +176,7 @@ pub async fn read_current<C: GenericClient>(
         EngineError::sql(format!("locking {} for conflict detection", check.table), e)
     })?;
     Ok(match row {
-        Some(row) => to_current(&row, schema, &columns),
+        Some(row) => to_current(&row, &Shape::new(schema, columns)),
         None => Current::missing(),
     })
 }
@@ -216,11 +245,12 @@ pub async fn read_many<C: GenericClient>(
     let rows = client.query(&sql, &params).await.map_err(|e| {
         EngineError::sql(format!("locking {} for conflict detection", first.table), e)
     })?;
+    let shape = Shape::new(schema, columns);
     for row in &rows {
         let key: Vec<Option<String>> = (0..keys.len())
-            .map(|i| row.get(columns.len() + 3 + i))
+            .map(|i| row.get(shape.columns.len() + 3 + i))
             .collect();
-        found.insert(key, to_current(row, schema, &columns));
+        found.insert(key, to_current(row, &shape));
     }
     for key in requested {
         found.entry(key).or_insert_with(Current::missing);
@@ -233,7 +263,7 @@ pub fn key_text(check: &Check) -> Vec<Option<String>> {
     check.key_values.iter().map(Value::to_text).collect()
 }
 
-fn compared_columns(schema: &RowSchema, check: &Check) -> Vec<String> {
+fn compared_columns(schema: &RowSchema, check: &Check) -> Arc<[String]> {
     if check.columns.is_empty() {
         schema.columns.iter().map(|c| c.name.clone()).collect()
     } else {
@@ -261,33 +291,52 @@ fn select_list(schema: &RowSchema, columns: &[String]) -> String {
         .join(", ")
 }
 
-fn to_current(row: &tokio_postgres::Row, schema: &RowSchema, columns: &[String]) -> Current {
-    let mut image = Map::new();
-    let mut texts = Vec::with_capacity(columns.len());
-    for (i, c) in columns.iter().enumerate() {
-        let raw: Option<String> = row.get(i);
-        let ty = schema
+/// The compared columns of a read and their types, looked up once per statement.
+struct Shape {
+    columns: Arc<[String]>,
+    types: Vec<PgType>,
+}
+
+impl Shape {
+    fn new(schema: &RowSchema, columns: Arc<[String]>) -> Shape {
+        let types = columns
+            .iter()
+            .map(|c| {
+                schema
+                    .columns
+                    .iter()
+                    .find(|d| &d.name == c)
+                    .map_or(PgType::Text, |d| d.pg_type)
+            })
+            .collect();
+        Shape { columns, types }
+    }
+}
+
+fn to_current(row: &tokio_postgres::Row, shape: &Shape) -> Current {
+    let n = shape.columns.len();
+    let values: Vec<Option<String>> = (0..n)
+        .map(|i| {
+            let raw: Option<String> = row.get(i);
+            raw.map(|t| Value::canonical_text(shape.types[i], t))
+        })
+        .collect();
+    let hash = image_hash(
+        shape
             .columns
             .iter()
-            .find(|d| &d.name == c)
-            .map(|d| d.pg_type)
-            .unwrap_or(supra_sync_core::PgType::Text);
-        let normal = raw.map(|t| {
-            Value::parse_text(ty, &t)
-                .ok()
-                .and_then(|v| v.to_text())
-                .unwrap_or(t)
-        });
-        image.insert(c.clone(), normal.clone().map_or(Json::Null, Json::String));
-        texts.push((c.as_str(), normal));
-    }
-    let hash = image_hash(texts.into_iter());
+            .zip(&values)
+            .map(|(c, v)| (c.as_str(), v.as_deref())),
+    );
     Current {
         hash: Some(hash),
-        image: Some(Json::Object(image)),
-        commit_ts: row.get(columns.len()),
-        read_at: row.get(columns.len() + 1),
-        last_origin: row.get(columns.len() + 2),
+        image: Some(Image {
+            columns: shape.columns.clone(),
+            values,
+        }),
+        commit_ts: row.get(n),
+        read_at: row.get(n + 1),
+        last_origin: row.get(n + 2),
     }
 }
 
@@ -370,8 +419,14 @@ pub async fn record<C: GenericClient>(
         "concurrent_update"
     };
     let (legacy_data, supra_data) = match check.source {
-        Side::Legacy => (Some(check.incoming_image.clone()), current.image.clone()),
-        Side::Supra => (current.image.clone(), Some(check.incoming_image.clone())),
+        Side::Legacy => (
+            Some(check.incoming_image()),
+            current.image.as_ref().map(Image::to_json),
+        ),
+        Side::Supra => (
+            current.image.as_ref().map(Image::to_json),
+            Some(check.incoming_image()),
+        ),
     };
     let (legacy_ts, supra_ts) = match check.source {
         Side::Legacy => (Some(check.incoming_ts), current.commit_ts),
@@ -438,7 +493,7 @@ pub async fn record_unique_violation<C: GenericClient>(
     check: &Check,
     error: &str,
 ) -> Result<Uuid, EngineError> {
-    let image = Some(check.incoming_image.to_string());
+    let image = Some(check.incoming_image().to_string());
     let (legacy_data, supra_data) = match check.source {
         Side::Legacy => (image, None),
         Side::Supra => (None, image),
@@ -524,10 +579,10 @@ mod tests {
             policy,
             source,
             table: TableName::new("public", "persons"),
-            key_columns: vec!["id".into()],
+            key_columns: Arc::from(vec!["id".to_string()]),
             key_values: vec![],
-            columns: vec![],
-            incoming_image: Json::Null,
+            columns: Arc::from(Vec::new()),
+            incoming_row: None,
             incoming_hash: String::new(),
             incoming_ts: DateTime::from_timestamp(ts, 0).unwrap(),
             deleting: false,
@@ -620,9 +675,9 @@ mod tests {
 
     #[test]
     fn hash_distinguishes_null_from_empty_and_order() {
-        let a = image_hash([("x", None), ("y", Some("1".into()))].into_iter());
-        let b = image_hash([("x", Some(String::new())), ("y", Some("1".into()))].into_iter());
-        let c = image_hash([("y", Some("1".into())), ("x", None)].into_iter());
+        let a = image_hash([("x", None), ("y", Some("1"))].into_iter());
+        let b = image_hash([("x", Some("")), ("y", Some("1"))].into_iter());
+        let c = image_hash([("y", Some("1")), ("x", None)].into_iter());
         assert_ne!(a, b);
         assert_ne!(a, c);
     }

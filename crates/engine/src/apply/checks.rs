@@ -87,20 +87,19 @@ pub(super) async fn run(
             }
             continue;
         }
-        let Some(check) = plan.check.clone() else {
-            continue;
-        };
         if plan.ops.is_empty() {
             continue;
         }
+        let Some(check) = plan.check.take() else {
+            continue;
+        };
+        let none = Agreed::default();
         let versions = agreed
             .get(&(check.entity.clone(), check.legacy_key.clone()))
-            .cloned()
-            .unwrap_or_default();
+            .unwrap_or(&none);
         let (expected, last_write) = versions.for_source(check.source);
         if last_write.is_some_and(|w| check.incoming_ts <= w) {
             plan.ops.clear();
-            plan.check = None;
             plan.log.status = LogStatus::Skipped;
             plan.log.error = Some(
                 "superseded: supra-sync wrote a newer synced version of this row after this change"
@@ -112,10 +111,12 @@ pub(super) async fn run(
         if now.last_origin.is_some_and(|o| our_origins.contains(&o)) {
             // Last written by supra-sync itself: nobody changed it on this side since, even
             // if the agreed versions of that write are not recorded yet.
+            plan.check = Some(check);
             continue;
         }
-        let verdict = conflict::decide(&check, expected, &now);
+        let verdict = conflict::decide(&check, expected, now);
         if verdict == Verdict::Apply {
+            plan.check = Some(check);
             continue;
         }
         if skip_stale
@@ -126,7 +127,6 @@ pub(super) async fn run(
             // before the target's newer change reached its source): only the target changed,
             // and that change travels the other way. Nothing to apply, nothing to review.
             plan.ops.clear();
-            plan.check = None;
             plan.log.status = LogStatus::Skipped;
             plan.log.error = Some(
                 "unchanged since both sides last agreed; the other side's newer version stands"
@@ -135,14 +135,13 @@ pub(super) async fn run(
             continue;
         }
         let id = match book {
-            Some(book) => conflict::record(book, &check, &now, verdict).await?,
-            None => conflict::record(tx, &check, &now, verdict).await?,
+            Some(book) => conflict::record(book, &check, now, verdict).await?,
+            None => conflict::record(tx, &check, now, verdict).await?,
         };
         match verdict {
             Verdict::Hold => {
                 plan.ops.clear();
                 plan.mappings.clear();
-                plan.check = None;
                 plan.log.status = LogStatus::Held;
                 plan.log.error = Some(format!(
                     "conflict {id}: both sides changed the row; held for review"
@@ -151,13 +150,12 @@ pub(super) async fn run(
             }
             Verdict::SkipResolved => {
                 plan.ops.clear();
-                plan.check = None;
                 plan.log.status = LogStatus::Skipped;
                 plan.log.error = Some(format!(
                     "conflict {id} resolved by policy: the other side's version is kept"
                 ));
             }
-            Verdict::ApplyResolved | Verdict::Apply => {}
+            Verdict::ApplyResolved | Verdict::Apply => plan.check = Some(check),
         }
     }
     Ok(())
@@ -194,7 +192,7 @@ pub(super) async fn record_versions(
     let mut versions = Vec::with_capacity(written.len());
     for check in written {
         let now = current_of(tx, schemas, &mut current, check).await?;
-        let Some(target_hash) = now.hash else {
+        let Some(target_hash) = now.hash.clone() else {
             continue;
         };
         let (supra_hash, legacy_hash) = match check.source {
@@ -302,7 +300,7 @@ async fn read_rows(
     let mut groups: HashMap<Shape<'_>, Vec<&Check>> = HashMap::new();
     for c in checks {
         groups
-            .entry((&c.table, c.key_columns.as_slice(), c.columns.as_slice()))
+            .entry((&c.table, &c.key_columns[..], &c.columns[..]))
             .or_default()
             .push(c);
     }
@@ -319,22 +317,19 @@ async fn read_rows(
 }
 
 /// The row of a check from the batch read (which answers for every key it was asked).
-async fn current_of(
+async fn current_of<'r>(
     tx: &Transaction<'_>,
     schemas: &Schemas,
-    rows: &mut CurrentRows,
+    rows: &'r mut CurrentRows,
     check: &Check,
-) -> Result<Current, EngineError> {
-    if let Some(row) = rows.get(&(check.table.clone(), conflict::key_text(check))) {
-        return Ok(row.clone());
+) -> Result<&'r Current, EngineError> {
+    let key = (check.table.clone(), conflict::key_text(check));
+    if !rows.contains_key(&key) {
+        let schema = schemas
+            .get(&check.table)
+            .ok_or_else(|| EngineError::Definite(format!("no shape loaded for {}", check.table)))?;
+        let row = conflict::read_current(tx, schema, check).await?;
+        rows.insert(key.clone(), row);
     }
-    let schema = schemas
-        .get(&check.table)
-        .ok_or_else(|| EngineError::Definite(format!("no shape loaded for {}", check.table)))?;
-    let row = conflict::read_current(tx, schema, check).await?;
-    rows.insert(
-        (check.table.clone(), conflict::key_text(check)),
-        row.clone(),
-    );
-    Ok(row)
+    Ok(&rows[&key])
 }

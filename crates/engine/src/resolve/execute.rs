@@ -21,7 +21,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 use supra_sync_core::{Side, TableName, Value};
 use supra_sync_mapping::{ConflictPolicy, EntityMapping};
 use tokio_postgres::Transaction;
@@ -295,10 +294,10 @@ async fn version(
         policy: ConflictPolicy::Manual,
         source: side.other(),
         table,
-        key_columns,
+        key_columns: key_columns.into(),
         key_values,
-        columns,
-        incoming_image: json!({}),
+        columns: columns.into(),
+        incoming_row: None,
         incoming_hash: String::new(),
         incoming_ts: Utc::now(),
         deleting: false,

@@ -24,13 +24,7 @@ pub fn json_text(v: &Json) -> Option<String> {
 /// The canonical text of `text` in a column of type `ty` (what `Value::parse_text` and
 /// `Value::to_text` agree on); text that does not parse stays as it is.
 pub fn canonical(ty: PgType, text: Option<&str>) -> Option<String> {
-    let text = text?;
-    Some(
-        Value::parse_text(ty, text)
-            .ok()
-            .and_then(|v| v.to_text())
-            .unwrap_or_else(|| text.to_string()),
-    )
+    Some(Value::canonical_text(ty, text?.to_string()))
 }
 
 /// The canonical text of a value in a column of type `ty`.

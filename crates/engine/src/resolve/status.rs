@@ -179,12 +179,14 @@ pub async fn collect(
         pipelines.push(pipeline(supra, legacy, names, Side::Supra).await?);
     }
     for (p, side) in pipelines.iter_mut().zip([Side::Legacy, Side::Supra]) {
+        // The last applied row by id (the primary key, newest first): the status index
+        // leaves applied rows out (sql/sync/1008).
         let r = supra
             .query_one(
                 "SELECT (SELECT count(*) FROM supra_sync.sync_log
                           WHERE direction = $1 AND synced_at > now() - interval '1 minute'),
-                        (SELECT max(synced_at) FROM supra_sync.sync_log
-                          WHERE direction = $1 AND status = 'applied')",
+                        (SELECT synced_at FROM supra_sync.sync_log
+                          WHERE direction = $1 AND status = 'applied' ORDER BY id DESC LIMIT 1)",
                 &[&side.direction()],
             )
             .await

@@ -250,3 +250,66 @@ async fn a_stale_snapshot_row_of_a_row_changed_only_in_supra_is_not_a_conflict()
     forward.stop().await.unwrap();
     env.teardown().await;
 }
+
+/// A conflict recorded for a row that already has an open one (opened meanwhile by the other
+/// direction's pipeline, after this batch read the open conflicts) is that open conflict: the
+/// change queues behind it instead of stopping the pipeline on `uq_sync_conflicts_open`.
+#[tokio::test]
+async fn a_second_conflict_on_a_row_with_an_open_one_is_the_open_one() {
+    use supra_sync_engine::conflict::{self, Check, Current, Verdict};
+    let env = SyncEnv::new().await;
+    let supra = admin(&env).await;
+    let check = Check {
+        entity: "persona".into(),
+        legacy_key: "7".into(),
+        supra_id: uuid::Uuid::new_v4(),
+        policy: supra_sync_mapping::ConflictPolicy::Manual,
+        source: Side::Legacy,
+        table: supra_sync_core::TableName::new("public", "persons"),
+        key_columns: vec!["id".to_string()].into(),
+        key_values: Vec::new(),
+        columns: Vec::new().into(),
+        incoming_row: None,
+        incoming_hash: "incoming".into(),
+        incoming_ts: chrono::Utc::now(),
+        deleting: false,
+    };
+    let now = Current {
+        hash: Some("changed in SUPRA".into()),
+        image: None,
+        commit_ts: Some(chrono::Utc::now()),
+        read_at: None,
+        last_origin: None,
+    };
+    let first = conflict::record(&supra, &check, &now, Verdict::Hold)
+        .await
+        .unwrap();
+    let second = conflict::record(&supra, &check, &now, Verdict::Hold)
+        .await
+        .unwrap();
+    assert_eq!(first, second, "the open conflict is reused");
+    let open: i64 = supra
+        .query_one(
+            "SELECT count(*) FROM supra_sync.sync_conflicts WHERE entity_id = '7' AND status = 'open'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(open, 1);
+    // A conflict decided by policy is a record of its own (resolved), never the open one.
+    let resolved = conflict::record(&supra, &check, &now, Verdict::SkipResolved)
+        .await
+        .unwrap();
+    assert_ne!(resolved, first);
+    let status: String = supra
+        .query_one(
+            "SELECT status::text FROM supra_sync.sync_conflicts WHERE id = $1",
+            &[&resolved],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "resolved");
+    env.teardown().await;
+}

@@ -27,7 +27,7 @@ ON CONFLICT (consumer_group, topic, partition) DO UPDATE
 pub const INSERT_FAILED: &str = "\
 INSERT INTO supra_sync.sync_log
        (entity_type, entity_id, direction, operation, raw_change, status, error_message, error_hint)
-VALUES ($1::text, $2::text, 'legacy_to_supra', $3::text, $4::text::jsonb, 'failed', $5::text, $6::text)";
+VALUES ($1::text, $2::text, 'legacy_to_supra', $3::text, $4::text::json, 'failed', $5::text, $6::text)";
 
 /// The parameters of [`UPSERT_OFFSETS`].
 pub fn offsets_params(group: &str, next: &HashMap<TopicPartition, i64>) -> Vec<Option<String>> {
