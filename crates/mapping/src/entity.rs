@@ -189,6 +189,18 @@ impl EntityMapping {
         &self.primary_columns
     }
 
+    /// The SUPRA columns that make up a row's synced image (what conflict checks compare and
+    /// `sync_mappings.last_synced_hash` hashes): the written columns minus the id and tenant.
+    pub fn compared_supra_columns(&self) -> Vec<String> {
+        self.primary_columns
+            .iter()
+            .filter(|c| {
+                c.as_str() != self.supra_id_column && Some(c.as_str()) != self.tenant_column()
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Legacy columns written by `[reverse]` (empty for one-way entities).
     pub fn reverse_columns(&self) -> &[String] {
         self.reverse

@@ -39,7 +39,7 @@ impl CheckColumns {
         match source {
             Side::Legacy => CheckColumns {
                 key: Arc::from(vec![entity.supra_id_column().to_string()]),
-                compared: supra_image_columns(entity).into(),
+                compared: entity.compared_supra_columns().into(),
             },
             Side::Supra => CheckColumns {
                 key: entity.legacy_key().to_vec().into(),
@@ -421,16 +421,4 @@ impl Outcome {
             other => Outcome::Fail(other.to_string()),
         }
     }
-}
-
-/// The SUPRA columns compared for conflicts: what the mapping writes, minus id and tenant.
-pub(super) fn supra_image_columns(entity: &EntityMapping) -> Vec<String> {
-    entity
-        .supra_columns()
-        .iter()
-        .filter(|c| {
-            c.as_str() != entity.supra_id_column() && Some(c.as_str()) != entity.tenant_column()
-        })
-        .cloned()
-        .collect()
 }

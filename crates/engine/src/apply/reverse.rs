@@ -7,7 +7,7 @@ use supra_sync_core::{Change, ChangeOp, Side, Transaction, Value};
 use supra_sync_mapping::{Direction, EntityMapping, IdStrategy, ResolvedContext, TargetOp};
 use uuid::Uuid;
 
-use super::plan::{Incoming, Outcome, supra_image_columns};
+use super::plan::{Incoming, Outcome};
 use super::{Applier, Planned, parse_key_text};
 use crate::EngineError;
 use crate::book::{self, MappingRow};
@@ -119,7 +119,7 @@ impl Applier {
         ctx.add_mapping(&name, &legacy_key, supra_id);
         ctx.supra_id = Some(supra_id);
         planned.ops = entity.reverse(&row, &ctx).map_err(Outcome::eval)?;
-        let hash = conflict::row_hash(&row, &supra_image_columns(entity));
+        let hash = conflict::row_hash(&row, &entity.compared_supra_columns());
         let incoming = Incoming::row(&row, hash, tx.commit_ts);
         planned.check = Some(self.check_for(entity, Side::Supra, &legacy_key, supra_id, incoming));
         planned.mappings.push(MappingRow {

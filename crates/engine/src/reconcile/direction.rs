@@ -72,18 +72,6 @@ pub(super) fn direction(
     })
 }
 
-/// The SUPRA columns whose hash `sync_mappings.last_synced_hash` holds (as the applier).
-pub(super) fn image_columns(entity: &EntityMapping) -> Vec<String> {
-    entity
-        .supra_columns()
-        .iter()
-        .filter(|c| {
-            c.as_str() != entity.supra_id_column() && Some(c.as_str()) != entity.tenant_column()
-        })
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ use supra_sync_postgres::DbConfig;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::direction::{changed_side, direction, image_columns};
+use super::direction::{changed_side, direction};
 use super::rows::Scanner;
 use super::{Changed, DiffKind, EntityReport, KeyDiff, ReconcileOptions};
 use crate::events::DomainEvents;
@@ -206,7 +206,7 @@ impl<'a> Fixer<'a> {
             .await
             .map_err(|e| EngineError::sql("reconcile: configuring the SUPRA reader", e))?;
         let table = entity.supra_tables()[0].clone();
-        let image: Vec<String> = image_columns(entity);
+        let image: Vec<String> = entity.compared_supra_columns();
         let mut out = Vec::new();
         for k in keys {
             let key_values = crate::apply::parse_key_text(&k);

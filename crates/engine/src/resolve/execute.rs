@@ -34,7 +34,7 @@ use super::merge::Choice;
 use super::origin;
 use super::plan::{self, Current, Plan};
 use super::release::{self, ReleaseSummary};
-use super::rows::{Identity, supra_image_columns};
+use super::rows::Identity;
 use super::{Operator, ResolveError};
 use crate::apply::parse_key_text;
 use crate::conflict::{self, Check};
@@ -101,7 +101,7 @@ pub async fn resolve(
     }
     let identity = Identity::find(&op.supra, &record.entity, &record.entity_id).await?;
     let schemas = EntitySchemas::load(op, entity).await?;
-    let image_columns = supra_image_columns(entity);
+    let image_columns = entity.compared_supra_columns();
     let mappings = op.mappings.clone();
     let entity = mappings
         .entity(&record.entity)
@@ -283,7 +283,7 @@ async fn version(
             entity.supra_tables()[0].clone(),
             vec![entity.supra_id_column().to_string()],
             vec![Value::Uuid(id.supra_id)],
-            supra_image_columns(entity),
+            entity.compared_supra_columns(),
             schemas.supra.get(&entity.supra_tables()[0])?,
         ),
     };

@@ -8,7 +8,7 @@ use supra_sync_core::Row;
 use super::conflicts;
 use super::current::{EntityRows, EntitySchemas};
 use super::image::row_texts;
-use super::rows::{Identity, supra_image_columns};
+use super::rows::Identity;
 use super::{Operator, ResolveError};
 
 /// What a refresh found.
@@ -29,7 +29,7 @@ pub async fn refresh(op: &mut Operator, id: &str) -> Result<RefreshOutcome, Reso
     let entity = op.entity(&record.entity)?;
     let identity = Identity::find(&op.supra, &record.entity, &record.entity_id).await?;
     let schemas = EntitySchemas::load(op, entity).await?;
-    let image_columns = supra_image_columns(entity);
+    let image_columns = entity.compared_supra_columns();
     let mappings = op.mappings.clone();
     let entity = mappings
         .entity(&record.entity)

@@ -168,18 +168,6 @@ impl Identity {
     }
 }
 
-/// The SUPRA columns compared for conflicts: what the mapping writes, minus id and tenant.
-pub fn supra_image_columns(entity: &EntityMapping) -> Vec<String> {
-    entity
-        .supra_columns()
-        .iter()
-        .filter(|c| {
-            c.as_str() != entity.supra_id_column() && Some(c.as_str()) != entity.tenant_column()
-        })
-        .cloned()
-        .collect()
-}
-
 /// What `forward` needs for a legacy row: references (from `sync_mappings`), joined and child
 /// rows (read with `legacy`, which may be inside a transaction).
 pub async fn forward_context<L: GenericClient, B: GenericClient>(

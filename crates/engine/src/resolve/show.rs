@@ -10,7 +10,7 @@ use super::compare::{self, Comparison, forward_values, reverse_values};
 use super::conflicts::{self, ConflictRecord};
 use super::current::{EntityRows, EntitySchemas};
 use super::image::changed_since;
-use super::rows::{Identity, supra_image_columns};
+use super::rows::Identity;
 use super::{Operator, ResolveError};
 use crate::raw;
 
@@ -70,7 +70,7 @@ pub async fn show(op: &Operator, id: &str) -> Result<ConflictView, ResolveError>
         conflict.supra_data.as_ref(),
     )
     .await?;
-    let image_columns = supra_image_columns(entity);
+    let image_columns = entity.compared_supra_columns();
     let (last_synced, last_values) = match last_synced(op, &conflict, entity, &recorded).await? {
         Some((info, values)) => (Some(info), Some(values)),
         None => (None, None),
