@@ -13,7 +13,7 @@
 --               exists for "what failed / what waits", and applied rows are nearly all rows.
 --
 -- On an installation with a large sync_log the type change rewrites the table (an
--- ACCESS EXCLUSIVE lock for the duration): run `supra-sync migrate` in a maintenance window, or
+-- ACCESS EXCLUSIVE lock for the duration): run `supra-sync setup` in a maintenance window, or
 -- prune old sync_log partitions first.
 
 ALTER TABLE supra_sync.sync_log ALTER COLUMN raw_change TYPE JSON USING raw_change::json;

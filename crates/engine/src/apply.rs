@@ -96,6 +96,16 @@ struct Planned {
     held_by: Option<Uuid>,
 }
 
+impl Planned {
+    /// The change is not applied: its writes are dropped and it is logged as `status`,
+    /// with `reason`.
+    fn set_outcome(&mut self, status: LogStatus, reason: String) {
+        self.ops.clear();
+        self.log.status = status;
+        self.log.error = Some(reason);
+    }
+}
+
 /// Applies batches of source transactions to the target, in order.
 pub struct Applier {
     opts: ApplierOptions,

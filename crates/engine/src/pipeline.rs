@@ -325,7 +325,7 @@ impl Pipeline {
             match event {
                 Some(SourceEvent::Transaction(tx)) => {
                     if let Some(state) = snapshot.as_mut() {
-                        state.observe(&tx);
+                        state.observe(&tx.changes);
                     }
                     if batch.is_empty() {
                         batch_deadline = tokio::time::Instant::now() + self.opts.batch_linger;
@@ -339,11 +339,11 @@ impl Pipeline {
                 Some(SourceEvent::Skipped {
                     end_lsn,
                     bookings,
-                    touched,
+                    changes,
                 }) => {
                     // An echo of our own write is newer than what a chunk read before it.
                     if let Some(state) = snapshot.as_mut() {
-                        state.observe_keys(touched);
+                        state.observe(&changes);
                     }
                     for content in &bookings {
                         applier.record_booking(content).await?;
@@ -493,21 +493,14 @@ impl SnapshotState {
         Ok(())
     }
 
-    fn observe(&mut self, tx: &Transaction) {
+    /// The rows streamed changes touch (applied or skipped as our own echo): a row of the
+    /// open chunk read before them is stale. Keys are built only while a chunk is open.
+    fn observe(&mut self, changes: &[supra_sync_core::Change]) {
         if let Some(chunk) = self.chunk.as_mut() {
-            for change in &tx.changes {
+            for change in changes {
                 for row in [&change.old, &change.new].into_iter().flatten() {
                     chunk.observe(&change.table, row.key_text());
                 }
-            }
-        }
-    }
-
-    /// The rows a skipped (echo) transaction wrote: a chunk row read before it is stale.
-    fn observe_keys(&mut self, touched: Vec<(supra_sync_core::TableName, String)>) {
-        if let Some(chunk) = self.chunk.as_mut() {
-            for (table, key) in touched {
-                chunk.observe(&table, key);
             }
         }
     }

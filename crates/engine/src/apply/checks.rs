@@ -78,12 +78,13 @@ pub(super) async fn run(
                 .copied()
         }) {
             if plan.log.status == LogStatus::Applied {
-                plan.ops.clear();
+                plan.set_outcome(
+                    LogStatus::Held,
+                    format!("held behind open conflict {conflict_id}"),
+                );
                 plan.mappings.clear();
                 plan.check = None;
                 plan.held_by = Some(conflict_id);
-                plan.log.status = LogStatus::Held;
-                plan.log.error = Some(format!("held behind open conflict {conflict_id}"));
             }
             continue;
         }
@@ -99,9 +100,8 @@ pub(super) async fn run(
             .unwrap_or(&none);
         let (expected, last_write) = versions.for_source(check.source);
         if last_write.is_some_and(|w| check.incoming_ts <= w) {
-            plan.ops.clear();
-            plan.log.status = LogStatus::Skipped;
-            plan.log.error = Some(
+            plan.set_outcome(
+                LogStatus::Skipped,
                 "superseded: supra-sync wrote a newer synced version of this row after this change"
                     .into(),
             );
@@ -126,9 +126,8 @@ pub(super) async fn run(
             // The incoming image is the one both sides last agreed on (a snapshot row read
             // before the target's newer change reached its source): only the target changed,
             // and that change travels the other way. Nothing to apply, nothing to review.
-            plan.ops.clear();
-            plan.log.status = LogStatus::Skipped;
-            plan.log.error = Some(
+            plan.set_outcome(
+                LogStatus::Skipped,
                 "unchanged since both sides last agreed; the other side's newer version stands"
                     .into(),
             );
@@ -140,20 +139,18 @@ pub(super) async fn run(
         };
         match verdict {
             Verdict::Hold => {
-                plan.ops.clear();
+                plan.set_outcome(
+                    LogStatus::Held,
+                    format!("conflict {id}: both sides changed the row; held for review"),
+                );
                 plan.mappings.clear();
-                plan.log.status = LogStatus::Held;
-                plan.log.error = Some(format!(
-                    "conflict {id}: both sides changed the row; held for review"
-                ));
                 open_conflicts.insert((check.entity.clone(), check.legacy_key.clone()), id);
             }
             Verdict::SkipResolved => {
-                plan.ops.clear();
-                plan.log.status = LogStatus::Skipped;
-                plan.log.error = Some(format!(
-                    "conflict {id} resolved by policy: the other side's version is kept"
-                ));
+                plan.set_outcome(
+                    LogStatus::Skipped,
+                    format!("conflict {id} resolved by policy: the other side's version is kept"),
+                );
             }
             Verdict::ApplyResolved | Verdict::Apply => plan.check = Some(check),
         }

@@ -24,9 +24,9 @@ pub enum SourceEvent {
         /// Contents of its transactional [`crate::source::BOOKING_PREFIX`] messages: the
         /// bookkeeping a SUPRA → legacy batch carried into its legacy transaction.
         bookings: Vec<String>,
-        /// The rows it wrote (table, key text of the old and new images): a snapshot chunk
-        /// read while it was in flight must not overwrite them with what it read before.
-        touched: Vec<(TableName, String)>,
+        /// Its row changes (our own writes): a snapshot chunk read while it was in flight
+        /// must not overwrite those rows with what it read before.
+        changes: Vec<Change>,
     },
     /// A non-transactional snapshot watermark (`pg_logical_emit_message(false, …)`).
     Watermark {
@@ -115,20 +115,10 @@ impl TransactionAssembler {
             .as_ref()
             .is_some_and(|o| self.drop_origins.contains(o))
         {
-            let touched = b
-                .changes
-                .iter()
-                .flat_map(|c| {
-                    [&c.old, &c.new]
-                        .into_iter()
-                        .flatten()
-                        .map(|row| (c.table.clone(), row.key_text()))
-                })
-                .collect();
             return Ok(SourceEvent::Skipped {
                 end_lsn,
                 bookings: b.bookings,
-                touched,
+                changes: b.changes,
             });
         }
         Ok(SourceEvent::Transaction(Transaction {
@@ -348,14 +338,18 @@ mod tests {
         a.data(decode(&origin).unwrap()).unwrap();
         a.data(decode(&insert_bytes("44", Some("x"))).unwrap())
             .unwrap();
-        assert_eq!(
-            a.commit(Lsn(200), Lsn(220)).unwrap(),
-            SourceEvent::Skipped {
-                end_lsn: Lsn(220),
-                bookings: Vec::new(),
-                touched: vec![(TableName::new("cf_quere_pro", "persona"), "44".into())],
-            }
-        );
+        let SourceEvent::Skipped {
+            end_lsn,
+            bookings,
+            changes,
+        } = a.commit(Lsn(200), Lsn(220)).unwrap()
+        else {
+            panic!("an echo is skipped");
+        };
+        assert_eq!((end_lsn, bookings), (Lsn(220), Vec::<String>::new()));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].table, TableName::new("cf_quere_pro", "persona"));
+        assert_eq!(changes[0].new.as_ref().unwrap().key_text(), "44");
     }
 
     #[test]
