@@ -23,6 +23,120 @@ pub fn text_expr(col: &supra_sync_core::ColumnDef) -> String {
     }
 }
 
+/// The select list reading every column of `schema` as text ([`text_expr`]).
+pub(crate) fn select_list(schema: &RowSchema) -> String {
+    schema
+        .columns
+        .iter()
+        .map(text_expr)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows read with [`select_list`], parsed by their column types (text that does not parse
+/// stays text).
+pub(crate) fn to_rows(schema: &Arc<RowSchema>, rows: &[tokio_postgres::Row]) -> Vec<Row> {
+    rows.iter()
+        .map(|r| {
+            let values = schema
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match r.get::<_, Option<String>>(i) {
+                    None => Value::Null,
+                    Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
+                })
+                .collect();
+            Row::new(schema.clone(), values)
+        })
+        .collect()
+}
+
+/// The SQL type name of `column` in `schema` (`text` when unknown).
+fn column_type<'a>(schema: &'a RowSchema, column: &str) -> &'a str {
+    schema
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .map(|c| c.pg_type.sql_name())
+        .unwrap_or("text")
+}
+
+/// One keyset page of `table`: the query and its text parameters (the key values of
+/// `after`), or `None` when the table has no primary key to page by.
+pub(crate) fn page_sql(
+    schema: &RowSchema,
+    table: &TableName,
+    after: Option<&[Value]>,
+    limit: i64,
+) -> Option<(String, Vec<Option<String>>)> {
+    let keys: Vec<&supra_sync_core::ColumnDef> = schema.key_columns().collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let key_list = keys
+        .iter()
+        .map(|c| quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut texts: Vec<Option<String>> = Vec::new();
+    let condition = match after {
+        None => "true".to_string(),
+        Some(values) => {
+            let placeholders = keys
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("${}::text::{}", i + 1, c.pg_type.sql_name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            texts.extend(values.iter().map(Value::to_text));
+            format!("({key_list}) > ({placeholders})")
+        }
+    };
+    // Ordered by the table's own key columns (`t.`): unqualified, ORDER BY would pick the
+    // select list's text casts of the same name and page in text order, skipping rows.
+    let order = keys
+        .iter()
+        .map(|c| format!("t.{}", quote_ident(&c.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {} FROM {} AS t WHERE {condition} ORDER BY {order} LIMIT {limit}",
+        select_list(schema),
+        table.quoted()
+    );
+    Some((sql, texts))
+}
+
+/// The rows of `table` whose `columns` equal any tuple of the `$1..$n` text arrays (one
+/// array per column, tuples by position).
+pub(crate) fn rows_in_sql(schema: &RowSchema, table: &TableName, columns: &[String]) -> String {
+    let list = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let casts = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("u.k{}::{}", i + 1, column_type(schema, c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unnest = (1..=columns.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let aliases = (1..=columns.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
+        select_list(schema),
+        table.quoted()
+    )
+}
+
 /// Reads rows; caches table shapes. The connection must use `TimeZone = UTC`.
 pub struct RowReader {
     client: Client,
@@ -61,34 +175,6 @@ impl RowReader {
         Ok(schema)
     }
 
-    fn select_list(schema: &RowSchema) -> String {
-        schema
-            .columns
-            .iter()
-            .map(text_expr)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn to_rows(schema: &Arc<RowSchema>, rows: Vec<tokio_postgres::Row>) -> Vec<Row> {
-        rows.into_iter()
-            .map(|r| {
-                let values = schema
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match r.get::<_, Option<String>>(i) {
-                        None => Value::Null,
-                        Some(text) => {
-                            Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text))
-                        }
-                    })
-                    .collect();
-                Row::new(schema.clone(), values)
-            })
-            .collect()
-    }
-
     /// Rows of `table` whose `filter` columns equal the given values.
     pub async fn fetch(
         &mut self,
@@ -101,19 +187,18 @@ impl RowReader {
             .iter()
             .enumerate()
             .map(|(i, (col, _))| {
-                let ty = schema
-                    .columns
-                    .iter()
-                    .find(|c| &c.name == col)
-                    .map(|c| c.pg_type.sql_name())
-                    .unwrap_or("text");
-                format!("{} = ${}::text::{ty}", quote_ident(col), i + 1)
+                format!(
+                    "{} = ${}::text::{}",
+                    quote_ident(col),
+                    i + 1,
+                    column_type(&schema, col)
+                )
             })
             .collect::<Vec<_>>()
             .join(" AND ");
         let sql = format!(
             "SELECT {} FROM {} WHERE {}",
-            Self::select_list(&schema),
+            select_list(&schema),
             table.quoted(),
             if cond.is_empty() {
                 "true".to_string()
@@ -131,7 +216,7 @@ impl RowReader {
             .query(&sql, &params)
             .await
             .map_err(|e| EngineError::sql(format!("reading {table}"), e))?;
-        Ok(Self::to_rows(&schema, rows))
+        Ok(to_rows(&schema, &rows))
     }
 
     /// Rows of `table` whose `columns` equal any of `keys` (one query for many keys).
@@ -145,38 +230,7 @@ impl RowReader {
             return Ok(Vec::new());
         }
         let schema = self.schema(table).await?;
-        let ty = |col: &str| {
-            schema
-                .columns
-                .iter()
-                .find(|c| c.name == col)
-                .map(|c| c.pg_type.sql_name())
-                .unwrap_or("text")
-        };
-        let list = columns
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let casts = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("u.k{}::{}", i + 1, ty(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let unnest = (1..=columns.len())
-            .map(|i| format!("${i}::text[]"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let aliases = (1..=columns.len())
-            .map(|i| format!("k{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
-            Self::select_list(&schema),
-            table.quoted()
-        );
+        let sql = rows_in_sql(&schema, table, columns);
         let arrays: Vec<Vec<Option<String>>> = (0..columns.len())
             .map(|i| keys.iter().map(|k| k[i].to_text()).collect())
             .collect();
@@ -189,7 +243,7 @@ impl RowReader {
             .query(&sql, &params)
             .await
             .map_err(|e| EngineError::sql(format!("reading rows of {table}"), e))?;
-        Ok(Self::to_rows(&schema, rows))
+        Ok(to_rows(&schema, &rows))
     }
 
     /// The row of `table` with primary key `key` (values in key-column order).
@@ -216,43 +270,9 @@ impl RowReader {
         limit: i64,
     ) -> Result<Vec<Row>, EngineError> {
         let schema = self.schema(table).await?;
-        let keys: Vec<&supra_sync_core::ColumnDef> = schema.key_columns().collect();
-        if keys.is_empty() {
-            return Err(EngineError::Definite(format!(
-                "table {table} has no primary key to page by"
-            )));
-        }
-        let key_list = keys
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut texts: Vec<Option<String>> = Vec::new();
-        let condition = match after {
-            None => "true".to_string(),
-            Some(values) => {
-                let placeholders = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("${}::text::{}", i + 1, c.pg_type.sql_name()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                texts.extend(values.iter().map(Value::to_text));
-                format!("({key_list}) > ({placeholders})")
-            }
-        };
-        // Ordered by the table's own key columns (`t.`): unqualified, ORDER BY would pick the
-        // select list's text casts of the same name and page in text order, skipping rows.
-        let order = keys
-            .iter()
-            .map(|c| format!("t.{}", quote_ident(&c.name)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {} FROM {} AS t WHERE {condition} ORDER BY {order} LIMIT {limit}",
-            Self::select_list(&schema),
-            table.quoted()
-        );
+        let (sql, texts) = page_sql(&schema, table, after, limit).ok_or_else(|| {
+            EngineError::Definite(format!("table {table} has no primary key to page by"))
+        })?;
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = texts
             .iter()
             .map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync))
@@ -262,6 +282,6 @@ impl RowReader {
             .query(&sql, &params)
             .await
             .map_err(|e| EngineError::sql(format!("reading a page of {table}"), e))?;
-        Ok(Self::to_rows(&schema, rows))
+        Ok(to_rows(&schema, &rows))
     }
 }

@@ -2,8 +2,9 @@
 //! snapshot transaction): keyset pages of an entity's table, and the joined / child rows a
 //! whole page needs in one query per table.
 //!
-//! Rows are read exactly as [`crate::reader::RowReader`] reads them (every column as text,
-//! parsed by its type), so the mapping sees the same values the applier saw.
+//! Rows are read with the same statements as [`crate::reader::RowReader`] (every column as
+//! text, parsed by its type; pages in key order), so the mapping sees the same values the
+//! applier saw.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,13 +12,14 @@ use std::sync::Arc;
 /// One key's values as text, in the order of its columns.
 type KeyTexts = Vec<Option<String>>;
 
-use supra_sync_core::{Row, RowSchema, TableName, Value, quote_ident};
+use supra_sync_core::{Row, RowSchema, TableName, Value};
 use supra_sync_mapping::FetchNeed;
 use supra_sync_postgres::catalog::load_table;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use crate::EngineError;
+use crate::reader::{page_sql, rows_in_sql, to_rows};
 
 /// Reads legacy rows; caches table shapes.
 pub(super) struct LegacyReader<'a> {
@@ -44,34 +46,6 @@ impl<'a> LegacyReader<'a> {
         Ok(schema)
     }
 
-    fn select_list(schema: &RowSchema) -> String {
-        schema
-            .columns
-            .iter()
-            .map(|c| format!("{}::text", quote_ident(&c.name)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn to_rows(schema: &Arc<RowSchema>, rows: &[tokio_postgres::Row]) -> Vec<Row> {
-        rows.iter()
-            .map(|r| {
-                let values = schema
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match r.get::<_, Option<String>>(i) {
-                        None => Value::Null,
-                        Some(text) => {
-                            Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text))
-                        }
-                    })
-                    .collect();
-                Row::new(schema.clone(), values)
-            })
-            .collect()
-    }
-
     async fn query(
         &self,
         sql: &str,
@@ -91,39 +65,13 @@ impl<'a> LegacyReader<'a> {
         limit: i64,
     ) -> Result<Vec<Row>, EngineError> {
         let schema = self.schema(table).await?;
-        let keys: Vec<_> = schema.key_columns().collect();
-        if keys.is_empty() {
-            return Err(EngineError::Definite(format!(
-                "verify: table {table} has no primary key"
-            )));
-        }
-        let key_list = keys
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let (condition, texts) = match after {
-            None => ("true".to_string(), Vec::new()),
-            Some(values) => {
-                let placeholders = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("${}::text::{}", i + 1, c.pg_type.sql_name()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let texts: Vec<Option<String>> = values.iter().map(Value::to_text).collect();
-                (format!("({key_list}) > ({placeholders})"), texts)
-            }
-        };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {condition} ORDER BY {key_list} LIMIT {limit}",
-            Self::select_list(&schema),
-            table.quoted()
-        );
+        let (sql, texts) = page_sql(&schema, table, after, limit).ok_or_else(|| {
+            EngineError::Definite(format!("verify: table {table} has no primary key"))
+        })?;
         let params: Vec<&(dyn ToSql + Sync)> =
             texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
         let rows = self.query(&sql, &params).await?;
-        Ok(Self::to_rows(&schema, &rows))
+        Ok(to_rows(&schema, &rows))
     }
 
     /// Every row any of `needs` asks for, by table (one query per table and column set).
@@ -143,38 +91,7 @@ impl<'a> LegacyReader<'a> {
         let mut out: HashMap<TableName, Vec<Row>> = HashMap::new();
         for ((table, columns), tuples) in groups {
             let schema = self.schema(&table).await?;
-            let casts = columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let ty = schema
-                        .columns
-                        .iter()
-                        .find(|d| &d.name == c)
-                        .map(|d| d.pg_type.sql_name())
-                        .unwrap_or("text");
-                    format!("u.v{}::{ty}", i + 1)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let unnest = (1..=columns.len())
-                .map(|i| format!("${i}::text[]"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let aliases = (1..=columns.len())
-                .map(|i| format!("v{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let list = columns
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
-                Self::select_list(&schema),
-                table.quoted()
-            );
+            let sql = rows_in_sql(&schema, &table, &columns);
             let texts: Vec<Vec<Option<String>>> = (0..columns.len())
                 .map(|i| tuples.iter().map(|t| t[i].clone()).collect())
                 .collect();
@@ -183,7 +100,7 @@ impl<'a> LegacyReader<'a> {
             let rows = self.query(&sql, &params).await?;
             out.entry(table)
                 .or_default()
-                .extend(Self::to_rows(&schema, &rows));
+                .extend(to_rows(&schema, &rows));
         }
         Ok(out)
     }
