@@ -86,6 +86,27 @@ pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// `unnest($1::text[], …, $n::text[]) AS u(a1, …, an)`: one text-array parameter per alias,
+/// read as the rows of `u` (the way supra-sync sends many rows in one statement).
+pub fn unnest_text_arrays<S: AsRef<str>>(aliases: impl IntoIterator<Item = S>) -> String {
+    let aliases: Vec<S> = aliases.into_iter().collect();
+    let arrays = (1..=aliases.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = aliases
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("unnest({arrays}) AS u({names})")
+}
+
+/// `prefix1, …, prefixN`: numbered aliases for [`unnest_text_arrays`].
+pub fn numbered(prefix: &str, n: usize) -> impl Iterator<Item = String> + '_ {
+    (1..=n).map(move |i| format!("{prefix}{i}"))
+}
+
 /// What happened to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeOp {
@@ -157,4 +178,17 @@ pub struct Transaction {
     pub origin: Option<String>,
     /// Row changes in source order.
     pub changes: Vec<Change>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unnest_names_one_array_per_alias() {
+        assert_eq!(
+            unnest_text_arrays(numbered("k", 2).chain(["vol".to_string()])),
+            "unnest($1::text[], $2::text[], $3::text[]) AS u(k1, k2, vol)"
+        );
+    }
 }

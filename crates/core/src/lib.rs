@@ -18,7 +18,9 @@ mod pg_type;
 mod row;
 mod value;
 
-pub use change::{Change, ChangeOp, Side, TableName, Transaction, quote_ident};
+pub use change::{
+    Change, ChangeOp, Side, TableName, Transaction, numbered, quote_ident, unnest_text_arrays,
+};
 pub use lsn::Lsn;
 pub use pg_type::PgType;
 pub use row::{ColumnDef, Row, RowSchema};

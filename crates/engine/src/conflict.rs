@@ -18,7 +18,9 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use supra_sync_core::{PgType, Row, RowSchema, Side, TableName, Value, quote_ident};
+use supra_sync_core::{
+    PgType, Row, RowSchema, Side, TableName, Value, numbered, quote_ident, unnest_text_arrays,
+};
 use supra_sync_mapping::ConflictPolicy;
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
@@ -201,21 +203,18 @@ pub async fn read_many<C: GenericClient>(
     let join = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("t.{} = u.k{i}::{}", quote_ident(k), column_type(schema, k)))
+        .map(|(i, k)| {
+            format!(
+                "t.{} = u.k{}::{}",
+                quote_ident(k),
+                i + 1,
+                column_type(schema, k)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" AND ");
-    let unnest = (1..=keys.len())
-        .map(|i| format!("${i}::text[]"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let aliases = (0..keys.len())
-        .map(|i| format!("k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sent = (0..keys.len())
-        .map(|i| format!("u.k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let unnest = unnest_text_arrays(numbered("k", keys.len()));
+    let sent = numbered("u.k", keys.len()).collect::<Vec<_>>().join(", ");
     let order = keys
         .iter()
         .map(|k| format!("t.{}", quote_ident(k)))
@@ -225,7 +224,7 @@ pub async fn read_many<C: GenericClient>(
     // still finds its row; rows are locked in key order.
     let sql = format!(
         "SELECT {}, {COMMIT_INFO}, {sent}
-           FROM {} AS t JOIN unnest({unnest}) AS u({aliases}) ON {join}
+           FROM {} AS t JOIN {unnest} ON {join}
           ORDER BY {order} FOR UPDATE OF t",
         select_list(schema, &columns),
         first.table.quoted()

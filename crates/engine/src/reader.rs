@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use supra_sync_core::{Row, RowSchema, TableName, Value, quote_ident};
+use supra_sync_core::{
+    Row, RowSchema, TableName, Value, numbered, quote_ident, unnest_text_arrays,
+};
 use supra_sync_postgres::catalog::load_table;
 use tokio_postgres::Client;
 
@@ -122,16 +124,9 @@ pub(crate) fn rows_in_sql(schema: &RowSchema, table: &TableName, columns: &[Stri
         .map(|(i, c)| format!("u.k{}::{}", i + 1, column_type(schema, c)))
         .collect::<Vec<_>>()
         .join(", ");
-    let unnest = (1..=columns.len())
-        .map(|i| format!("${i}::text[]"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let aliases = (1..=columns.len())
-        .map(|i| format!("k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let unnest = unnest_text_arrays(numbered("k", columns.len()));
     format!(
-        "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM unnest({unnest}) AS u({aliases}))",
+        "SELECT {} FROM {} WHERE ({list}) IN (SELECT {casts} FROM {unnest})",
         select_list(schema),
         table.quoted()
     )

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use supra_sync_core::{TableName, Value, quote_ident};
+use supra_sync_core::{TableName, Value, numbered, quote_ident, unnest_text_arrays};
 use supra_sync_mapping::TargetOp;
 use tokio_postgres::{Client, Statement, Transaction};
 
@@ -244,14 +244,7 @@ fn upsert_sql(
         .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
         .join(", ");
-    let unnest = (1..=columns.len())
-        .map(|i| format!("${i}::text[]"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let aliases = (1..=columns.len())
-        .map(|i| format!("c{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let unnest = unnest_text_arrays(numbered("c", columns.len()));
     let casts = columns
         .iter()
         .enumerate()
@@ -274,7 +267,7 @@ fn upsert_sql(
         format!("DO UPDATE SET {}", updates.join(", "))
     };
     Ok(format!(
-        "INSERT INTO {} ({names}) SELECT {casts} FROM unnest({unnest}) AS u({aliases}) ON CONFLICT ({conflict_list}) {action}",
+        "INSERT INTO {} ({names}) SELECT {casts} FROM {unnest} ON CONFLICT ({conflict_list}) {action}",
         table.quoted()
     ))
 }
@@ -284,14 +277,7 @@ fn delete_sql(
     keys: &[String],
     types: &HashMap<String, String>,
 ) -> Result<String, EngineError> {
-    let unnest = (1..=keys.len())
-        .map(|i| format!("${i}::text[]"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let aliases = (1..=keys.len())
-        .map(|i| format!("k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let unnest = unnest_text_arrays(numbered("k", keys.len()));
     let cond = keys
         .iter()
         .enumerate()
@@ -306,7 +292,7 @@ fn delete_sql(
         .collect::<Result<Vec<_>, EngineError>>()?
         .join(" AND ");
     Ok(format!(
-        "DELETE FROM {} AS t USING unnest({unnest}) AS u({aliases}) WHERE {cond}",
+        "DELETE FROM {} AS t USING {unnest} WHERE {cond}",
         table.quoted()
     ))
 }

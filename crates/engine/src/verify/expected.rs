@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use supra_sync_core::{TableName, Value, quote_ident, quote_literal};
+use supra_sync_core::{TableName, Value, numbered, quote_ident, quote_literal, unnest_text_arrays};
 use supra_sync_mapping::DeletePolicy;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
@@ -188,17 +188,10 @@ impl ExpectedTable {
             .map(|(i, c)| format!("u.c{}::{}", i + 1, self.types[c].0))
             .collect::<Vec<_>>()
             .join(", ");
-        let unnest = (1..=n + 2)
-            .map(|i| format!("${i}::text[]"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let aliases = (1..=n)
-            .map(|i| format!("c{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let unnest = unnest_text_arrays(numbered("c", n).chain(["lk".into(), "vol".into()]));
         let sql = format!(
             "INSERT INTO {} ({names}, {LEGACY_KEY}, {VOLATILE})
-             SELECT {casts}, u.lk, string_to_array(u.vol, ',') FROM unnest({unnest}) AS u({aliases}, lk, vol)",
+             SELECT {casts}, u.lk, string_to_array(u.vol, ',') FROM {unnest}",
             self.temp
         );
         let mut arrays: Vec<Vec<Option<String>>> = (0..n)
