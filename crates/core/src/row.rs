@@ -34,6 +34,14 @@ impl RowSchema {
     pub fn key_columns(&self) -> impl Iterator<Item = &ColumnDef> {
         self.columns.iter().filter(|c| c.key)
     }
+
+    /// The SQL type name of a column, for casts (`text` when there is no such column).
+    pub fn sql_type_of(&self, name: &str) -> &'static str {
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .map_or("text", |c| c.pg_type.sql_name())
+    }
 }
 
 /// A row image: values in the order of its schema's columns.

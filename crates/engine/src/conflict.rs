@@ -159,7 +159,7 @@ pub async fn read_current<C: GenericClient>(
                 "{} = ${}::text::{}",
                 quote_ident(k),
                 i + 1,
-                column_type(schema, k)
+                schema.sql_type_of(k)
             )
         })
         .collect::<Vec<_>>()
@@ -208,7 +208,7 @@ pub async fn read_many<C: GenericClient>(
                 "t.{} = u.k{}::{}",
                 quote_ident(k),
                 i + 1,
-                column_type(schema, k)
+                schema.sql_type_of(k)
             )
         })
         .collect::<Vec<_>>()
@@ -268,15 +268,6 @@ fn compared_columns(schema: &RowSchema, check: &Check) -> Arc<[String]> {
     } else {
         check.columns.clone()
     }
-}
-
-fn column_type(schema: &RowSchema, column: &str) -> &'static str {
-    schema
-        .columns
-        .iter()
-        .find(|c| c.name == column)
-        .map(|c| c.pg_type.sql_name())
-        .unwrap_or("text")
 }
 
 fn select_list(schema: &RowSchema, columns: &[String]) -> String {

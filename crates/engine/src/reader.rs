@@ -38,30 +38,21 @@ pub(crate) fn select_list(schema: &RowSchema) -> String {
 /// Rows read with [`select_list`], parsed by their column types (text that does not parse
 /// stays text).
 pub(crate) fn to_rows(schema: &Arc<RowSchema>, rows: &[tokio_postgres::Row]) -> Vec<Row> {
-    rows.iter()
-        .map(|r| {
-            let values = schema
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| match r.get::<_, Option<String>>(i) {
-                    None => Value::Null,
-                    Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
-                })
-                .collect();
-            Row::new(schema.clone(), values)
-        })
-        .collect()
+    rows.iter().map(|r| to_row(schema, r)).collect()
 }
 
-/// The SQL type name of `column` in `schema` (`text` when unknown).
-fn column_type<'a>(schema: &'a RowSchema, column: &str) -> &'a str {
-    schema
+/// One row read with [`select_list`], parsed by its column types.
+pub(crate) fn to_row(schema: &Arc<RowSchema>, r: &tokio_postgres::Row) -> Row {
+    let values = schema
         .columns
         .iter()
-        .find(|c| c.name == column)
-        .map(|c| c.pg_type.sql_name())
-        .unwrap_or("text")
+        .enumerate()
+        .map(|(i, c)| match r.get::<_, Option<String>>(i) {
+            None => Value::Null,
+            Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
+        })
+        .collect();
+    Row::new(schema.clone(), values)
 }
 
 /// One keyset page of `table`: the query and its text parameters (the key values of
@@ -121,7 +112,7 @@ pub(crate) fn rows_in_sql(schema: &RowSchema, table: &TableName, columns: &[Stri
     let casts = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("u.k{}::{}", i + 1, column_type(schema, c)))
+        .map(|(i, c)| format!("u.k{}::{}", i + 1, schema.sql_type_of(c)))
         .collect::<Vec<_>>()
         .join(", ");
     let unnest = unnest_text_arrays(numbered("k", columns.len()));
@@ -186,7 +177,7 @@ impl RowReader {
                     "{} = ${}::text::{}",
                     quote_ident(col),
                     i + 1,
-                    column_type(&schema, col)
+                    schema.sql_type_of(col)
                 )
             })
             .collect::<Vec<_>>()

@@ -11,6 +11,7 @@ use tokio_postgres::{Client, GenericClient};
 use uuid::Uuid;
 
 use super::ResolveError;
+use crate::reader::to_row;
 use crate::{EngineError, book, reader::text_expr};
 
 /// Pins the session's text forms to what pgoutput sends (UTC, ISO dates, exact floats).
@@ -57,19 +58,6 @@ impl Schemas {
     }
 }
 
-fn to_row(schema: &Arc<RowSchema>, r: &tokio_postgres::Row) -> Row {
-    let values = schema
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| match r.get::<_, Option<String>>(i) {
-            None => Value::Null,
-            Some(text) => Value::parse_text(c.pg_type, &text).unwrap_or(Value::Text(text)),
-        })
-        .collect();
-    Row::new(schema.clone(), values)
-}
-
 /// Rows of `schema.table` whose `filter` columns equal the values; `lock` adds `FOR UPDATE`.
 pub async fn fetch<C: GenericClient>(
     client: &C,
@@ -87,13 +75,12 @@ pub async fn fetch<C: GenericClient>(
         .iter()
         .enumerate()
         .map(|(i, (col, _))| {
-            let ty = schema
-                .columns
-                .iter()
-                .find(|c| &c.name == col)
-                .map(|c| c.pg_type.sql_name())
-                .unwrap_or("text");
-            format!("{} = ${}::text::{ty}", quote_ident(col), i + 1)
+            format!(
+                "{} = ${}::text::{}",
+                quote_ident(col),
+                i + 1,
+                schema.sql_type_of(col)
+            )
         })
         .collect::<Vec<_>>();
     let sql = format!(
