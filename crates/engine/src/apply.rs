@@ -117,6 +117,13 @@ pub struct Applier {
     writer: TargetWriter,
     tenant_id: Uuid,
     parked_keys: HashSet<(String, String)>,
+    /// The references parked changes wait for (entity, legacy key or SUPRA id).
+    awaited: HashSet<(String, String)>,
+    /// A batch mapped a reference some parked change waits for: retry them.
+    parked_may_resolve: bool,
+    /// When parked changes are next retried even without such a batch (references mapped
+    /// by another pipeline, `retry` or `reconcile --fix`).
+    next_parked_sweep: std::time::Instant,
     range_next: HashMap<String, i64>,
     /// Snapshot progress to record in the next target transaction.
     pending_progress: Option<(EntityProgress, bool, Lsn)>,
@@ -183,6 +190,7 @@ impl Applier {
         }
         let bookkeeping = book.as_ref().unwrap_or(&target);
         let parked_keys = park::load_keys(bookkeeping, opts.source, &mappings).await?;
+        let awaited = park::load_awaited(bookkeeping, opts.source).await?;
         let our_origins: Vec<u32> = target
             .query(
                 "SELECT pg_replication_origin_oid(n) FROM unnest($1::text[]) AS n
@@ -208,6 +216,9 @@ impl Applier {
             writer: TargetWriter::default(),
             tenant_id,
             parked_keys,
+            awaited,
+            parked_may_resolve: false,
+            next_parked_sweep: std::time::Instant::now(),
             range_next: HashMap::new(),
             pending_progress: None,
             pending_unpark: Vec::new(),
@@ -420,7 +431,23 @@ impl Applier {
             for parked in &p.parked {
                 self.parked_keys
                     .insert((parked.entity.clone(), parked.entity_id.clone()));
+                self.awaited.insert((
+                    parked.waiting_for_entity.clone(),
+                    parked.waiting_for_id.clone(),
+                ));
             }
+        }
+        // Identities this batch recorded that parked changes wait for (a change parked earlier
+        // in this very batch included).
+        if !self.awaited.is_empty() {
+            let mapped = plans.iter().flat_map(|p| &p.mappings).any(|m| {
+                self.awaited
+                    .contains(&(m.entity.clone(), m.legacy_id.clone()))
+                    || self
+                        .awaited
+                        .contains(&(m.entity.clone(), m.supra_id.to_string()))
+            });
+            self.parked_may_resolve |= mapped;
         }
         Ok(summary)
     }

@@ -70,6 +70,22 @@ pub async fn load_keys<C: GenericClient>(
     Ok(keys)
 }
 
+/// The references parked changes of `source` wait for: (entity, legacy key or SUPRA id).
+pub async fn load_awaited<C: GenericClient>(
+    client: &C,
+    source: Side,
+) -> Result<HashSet<(String, String)>, EngineError> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT waiting_for_entity::text, waiting_for_id::text
+               FROM supra_sync.parked_changes WHERE direction = $1",
+            &[&source.direction()],
+        )
+        .await
+        .map_err(|e| EngineError::sql("reading what parked changes wait for", e))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// The new key of `change` when it re-keys a row of `entity` (an update of the entity's
 /// own table whose key changed).
 pub fn new_key_of(

@@ -1,6 +1,7 @@
 //! Retrying parked changes once the references they wait for are mapped.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chrono::Utc;
 use supra_sync_core::{Lsn, Transaction};
@@ -8,10 +9,24 @@ use supra_sync_core::{Lsn, Transaction};
 use super::Applier;
 use crate::{EngineError, park};
 
+/// Bounds of the interval between searches for parked changes that no batch announced.
+const PARKED_SWEEP_MIN: Duration = Duration::from_secs(1);
+const PARKED_SWEEP_MAX: Duration = Duration::from_secs(60);
+
 impl Applier {
     /// Re-applies parked changes whose awaited reference is now mapped (all parked changes of
     /// those rows, in their original order), at position `at`. Returns how many were retried.
+    ///
+    /// Looking for them costs a probe per parked change, and changes can stay parked for good
+    /// (their reference failed), so the search runs only after a batch that mapped an awaited
+    /// reference, or once the sweep interval (twenty times the last search, 1 s to 60 s)
+    /// has passed, for references mapped elsewhere (the other pipeline, `retry`, `--fix`).
     pub async fn retry_parked(&mut self, at: Lsn) -> Result<usize, EngineError> {
+        let now = std::time::Instant::now();
+        if !self.parked_may_resolve && now < self.next_parked_sweep {
+            return Ok(0);
+        }
+        self.parked_may_resolve = false;
         let rows = self
             .bookkeeping()
             .query(
@@ -36,6 +51,9 @@ impl Applier {
             )
             .await
             .map_err(|e| EngineError::sql("reading parked changes", e))?;
+        let searched = now.elapsed();
+        self.next_parked_sweep =
+            std::time::Instant::now() + (searched * 20).clamp(PARKED_SWEEP_MIN, PARKED_SWEEP_MAX);
         if rows.is_empty() {
             return Ok(0);
         }
@@ -101,6 +119,7 @@ impl Applier {
         result?;
         self.parked_keys =
             park::load_keys(self.bookkeeping(), self.opts.source, &self.mappings).await?;
+        self.awaited = park::load_awaited(self.bookkeeping(), self.opts.source).await?;
         Ok(rows.len())
     }
 }
