@@ -62,11 +62,23 @@ pub async fn load_base(env: &SyncEnv, legacy: &Client, supra: &Client) {
 
 /// Reconciles `entities` (settling at most 20 s for running pipelines).
 pub async fn reconcile(env: &SyncEnv, entities: &[&str], fix: bool) -> Report {
+    reconcile_with(env, entities, |opts| {
+        opts.fix = fix;
+        opts.settle = Duration::from_secs(20);
+    })
+    .await
+}
+
+/// Reconciles `entities` with options adjusted by `adjust`.
+pub async fn reconcile_with(
+    env: &SyncEnv,
+    entities: &[&str],
+    adjust: impl FnOnce(&mut ReconcileOptions),
+) -> Report {
     let mut opts = ReconcileOptions::new("cea-queretaro", env.names.clone());
     opts.entities = entities.iter().map(|e| e.to_string()).collect();
-    opts.fix = fix;
-    opts.settle = Duration::from_secs(20);
     opts.run_by = "test".into();
+    adjust(&mut opts);
     reconcile::run(
         &env.config(Side::Legacy),
         &env.config(Side::Supra),
@@ -135,18 +147,10 @@ async fn slices_follow_key_order_not_text_order() {
         .await
         .unwrap();
     // Nothing synced: SUPRA has none of them.
-    let mut opts = ReconcileOptions::new("cea-queretaro", env.names.clone());
-    opts.entities = vec!["persona".into()];
-    (opts.chunk_rows, opts.finance, opts.settle) = (4, false, Duration::ZERO);
-    opts.run_by = "test".into();
-    let report = reconcile::run(
-        &env.config(Side::Legacy),
-        &env.config(Side::Supra),
-        &env.mappings,
-        &opts,
-    )
-    .await
-    .unwrap();
+    let report = reconcile_with(&env, &["persona"], |opts| {
+        (opts.chunk_rows, opts.finance, opts.settle) = (4, false, Duration::ZERO);
+    })
+    .await;
     let persona = report
         .entities
         .iter()
@@ -187,18 +191,11 @@ async fn finds_planted_differences_and_fix_repairs_them() {
     assert_eq!(invoices.periods[0].legacy_total.to_string(), "350.36");
 
     // Rate limited: 2 rows/s over 1-row slices (3 legacy rows, 3 mappings, 3 SUPRA rows).
-    let mut opts = ReconcileOptions::new("cea-queretaro", env.names.clone());
-    opts.entities = vec!["persona".into()];
-    (opts.chunk_rows, opts.max_rate) = (1, std::num::NonZeroU32::new(2));
     let started = std::time::Instant::now();
-    let slow = reconcile::run(
-        &env.config(Side::Legacy),
-        &env.config(Side::Supra),
-        &env.mappings,
-        &opts,
-    )
-    .await
-    .unwrap();
+    let slow = reconcile_with(&env, &["persona"], |opts| {
+        (opts.chunk_rows, opts.max_rate) = (1, std::num::NonZeroU32::new(2));
+    })
+    .await;
     assert_clean(&slow);
     assert!(
         started.elapsed() >= Duration::from_secs(3),
