@@ -117,8 +117,8 @@ pub struct Applier {
     writer: TargetWriter,
     tenant_id: Uuid,
     parked_keys: HashSet<(String, String)>,
-    /// The references parked changes wait for (entity, legacy key or SUPRA id).
-    awaited: HashSet<(String, String)>,
+    /// The references parked changes wait for: entity → legacy keys or SUPRA ids.
+    awaited: park::Awaited,
     /// A batch mapped a reference some parked change waits for: retry them.
     parked_may_resolve: bool,
     /// When parked changes are next retried even without such a batch (references mapped
@@ -431,21 +431,19 @@ impl Applier {
             for parked in &p.parked {
                 self.parked_keys
                     .insert((parked.entity.clone(), parked.entity_id.clone()));
-                self.awaited.insert((
-                    parked.waiting_for_entity.clone(),
-                    parked.waiting_for_id.clone(),
-                ));
+                self.awaited
+                    .entry(parked.waiting_for_entity.clone())
+                    .or_default()
+                    .insert(parked.waiting_for_id.clone());
             }
         }
         // Identities this batch recorded that parked changes wait for (a change parked earlier
         // in this very batch included).
         if !self.awaited.is_empty() {
             let mapped = plans.iter().flat_map(|p| &p.mappings).any(|m| {
-                self.awaited
-                    .contains(&(m.entity.clone(), m.legacy_id.clone()))
-                    || self
-                        .awaited
-                        .contains(&(m.entity.clone(), m.supra_id.to_string()))
+                self.awaited.get(&m.entity).is_some_and(|keys| {
+                    keys.contains(&m.legacy_id) || keys.contains(&m.supra_id.to_string())
+                })
             });
             self.parked_may_resolve |= mapped;
         }

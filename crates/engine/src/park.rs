@@ -70,11 +70,14 @@ pub async fn load_keys<C: GenericClient>(
     Ok(keys)
 }
 
-/// The references parked changes of `source` wait for: (entity, legacy key or SUPRA id).
+/// What parked changes wait for: entity → legacy keys or SUPRA ids (as text).
+pub type Awaited = std::collections::HashMap<String, HashSet<String>>;
+
+/// The references parked changes of `source` wait for.
 pub async fn load_awaited<C: GenericClient>(
     client: &C,
     source: Side,
-) -> Result<HashSet<(String, String)>, EngineError> {
+) -> Result<Awaited, EngineError> {
     let rows = client
         .query(
             "SELECT DISTINCT waiting_for_entity::text, waiting_for_id::text
@@ -83,7 +86,14 @@ pub async fn load_awaited<C: GenericClient>(
         )
         .await
         .map_err(|e| EngineError::sql("reading what parked changes wait for", e))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let mut awaited = Awaited::new();
+    for r in &rows {
+        awaited
+            .entry(r.get::<_, String>(0))
+            .or_default()
+            .insert(r.get(1));
+    }
+    Ok(awaited)
 }
 
 /// The new key of `change` when it re-keys a row of `entity` (an update of the entity's
